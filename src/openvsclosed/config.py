@@ -1,0 +1,271 @@
+"""YAML run configs -> a validated, frozen `RunConfig`, or one readable `ConfigError`.
+
+The field docstrings below are the config reference (README links here).
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog
+from openvsclosed.schema import Access, Protocol
+
+SLUG = r"^[a-z0-9][a-z0-9._-]*$"
+DEFAULT_SEED = (0, 1234, 1234, 1234)
+"""lm-eval's own defaults (python, numpy, torch, few-shot), so a plain `lm_eval` run matches."""
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person who wrote the file (exit code 2)."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Defaults(_Spec):
+    """Values every task inherits unless it sets its own."""
+
+    num_fewshot: int | None = Field(default=None, ge=0)
+    """Few-shot examples; None keeps each task's own default."""
+    limit: float | None = Field(default=None, gt=0)
+    """Documents per task (per subtask for groups); below 1 a fraction. None: all of them."""
+    seed: int | tuple[int, int, int, int] = DEFAULT_SEED
+    """One int for all four of lm-eval's seeds, or [python, numpy, torch, fewshot]."""
+
+    @property
+    def seeds(self) -> tuple[int, int, int, int]:
+        """The four seeds lm-eval takes."""
+        return (self.seed,) * 4 if isinstance(self.seed, int) else tuple(self.seed)
+
+
+class _ModelSpecBase(_Spec):
+    id: str = Field(pattern=SLUG)
+    """Slug naming this model in results and reports (also its results folder)."""
+    label: str | None = None
+    """Display name; defaults to the id."""
+    organization: str | None = None
+    released: date | None = None
+    params_b: float | None = None
+    """Parameters in billions, where public."""
+
+    @property
+    def display(self) -> str:
+        """The name reports show."""
+        return self.label or self.id
+
+
+class LocalModelSpec(_ModelSpecBase):
+    """Weights run on this machine through lm-eval (`hf`, `vllm`) or the built-in fake model."""
+
+    backend: Literal["hf", "vllm", "fake"]
+    access: Access = "open"
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    """lm-eval model_args; `{pkg:NAME}` is replaced by an installed package's folder."""
+    batch_size: int | str = 1
+    """lm-eval batch size (an int or "auto"); not part of a result's identity."""
+    device: str | None = None
+    """"cpu", "cuda", "cuda:1"...; None lets lm-eval choose."""
+
+
+class ApiModelSpec(_ModelSpecBase):
+    """A model reached over a provider's HTTP API; the key comes from `api_key_env`."""
+
+    backend: Literal["openai", "anthropic", "gemini", "openai-compatible"]
+    access: Access | None = None
+    """Required for `openai-compatible` (a local server of an open model is open)."""
+    api_model: str
+    """The provider's model name, e.g. gpt-4o-2024-08-06."""
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Name of the environment variable holding the key (never the key itself)."""
+    base_url: str | None = None
+    num_concurrent: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _access_declared(self) -> ApiModelSpec:
+        if self.access is None and self.backend == "openai-compatible":
+            raise ValueError("`access` (open or closed) is required for openai-compatible")
+        return self
+
+    @property
+    def openness(self) -> Access:
+        """Declared access, closed unless said otherwise."""
+        return self.access or "closed"
+
+
+ModelSpec = Annotated[LocalModelSpec | ApiModelSpec, Field(discriminator="backend")]
+
+
+class TaskSpec(_Spec):
+    """One lm-eval task or group, verbatim by name, with optional per-task settings."""
+
+    name: str = Field(min_length=1)
+    """An lm-eval task or group name (see `lm_eval ls tasks`)."""
+    num_fewshot: int | None = Field(default=None, ge=0)
+    limit: float | None = Field(default=None, gt=0)
+    metric: str | None = None
+    """Primary metric as `name` or `name,filter` (e.g. `exact_match,flexible-extract`)."""
+
+
+class RunConfig(_Spec):
+    """A whole run: which models on which tasks, and where results go."""
+
+    name: str = Field(pattern=SLUG)
+    results_dir: Path | None = None
+    """Where results are stored (relative to the current directory); default results/<name>."""
+    data_dir: Path | None = None
+    """A local dataset mirror (layout of shared/benchmarks/README.md); None loads from the hub."""
+    protocol: Protocol = "native"
+    """`native`: each model scored its own best way (log-likelihoods where available)."""
+    defaults: Defaults = Field(default_factory=Defaults)
+    models: list[ModelSpec] = Field(min_length=1)
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol_supported(cls, value: str) -> str:
+        if value != "native":
+            raise ValueError("only `native` is available in this version")
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> RunConfig:
+        for what, names in (("models", [m.id for m in self.models]),
+                            ("tasks", [t.name for t in self.tasks])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what}: {', '.join(dupes)}; each may appear once")
+        return self
+
+    @property
+    def results_path(self) -> Path:
+        """The results directory, defaulted from the name."""
+        return self.results_dir or Path("results") / self.name
+
+
+def load_config(path: Path) -> RunConfig:
+    """Read and validate a config file; every problem becomes one `ConfigError` paragraph."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}).") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: invalid YAML{at}: {problem}.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping with keys {', '.join(_keys(RunConfig))}; "
+            f"got {type(raw).__name__}."
+        )
+    data = dict(raw)
+    if isinstance(data.get("models"), list):
+        data["models"] = [_expand_model(path, i, m) for i, m in enumerate(data["models"])]
+    if isinstance(data.get("tasks"), list):
+        data["tasks"] = [{"name": t} if isinstance(t, str) else t for t in data["tasks"]]
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+
+
+def _expand_model(path: Path, index: int, entry: Any) -> Any:
+    """A catalog id, or a mapping with `catalog:` plus overrides, becomes a full spec mapping."""
+    catalog = load_catalog()
+    if isinstance(entry, str):
+        catalog_id, overrides = entry, {}
+        key = f"models[{index}]"
+    elif isinstance(entry, dict) and "catalog" in entry:
+        overrides = {k: v for k, v in entry.items() if k != "catalog"}
+        catalog_id, key = entry["catalog"], f"models[{index}].catalog"
+    else:
+        return entry
+    if catalog_id not in catalog:
+        close = difflib.get_close_matches(str(catalog_id), catalog, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(
+            f"{path}: {key}: unknown catalog id {catalog_id!r}.{hint} Allowed: a catalog id "
+            "(`openvsclosed models` lists them) or a full spec with `id` and `backend`."
+        )
+    spec = catalog[catalog_id].spec_fields()
+    if isinstance(overrides.get("model_args"), dict) and "model_args" in spec:
+        overrides["model_args"] = {**spec["model_args"], **overrides["model_args"]}
+    if "backend" in overrides and overrides["backend"] != spec["backend"]:
+        for reach in ("model_args", "api_model", "api_key_env", "base_url"):
+            if reach not in overrides:
+                spec.pop(reach, None)
+    return {**spec, **overrides}
+
+
+def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    """One paragraph: each problem with its key path and what is allowed there."""
+    parts = []
+    for err in exc.errors():
+        key, model = _key_path(err["loc"])
+        parts.append(f"{key or '(top level)'}: {_explain(err, model)}")
+    return f"{path}: " + "; ".join(parts) + "."
+
+
+def _key_path(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]:
+    """Render pydantic's location as YAML keys, dropping the union tag it inserts for models."""
+    text, model = "", RunConfig
+    items = list(loc)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if isinstance(item, int):
+            text += f"[{item}]"
+            if text.startswith("models") and i + 1 < len(items):
+                tag = items[i + 1]
+                if tag in LOCAL_BACKENDS or tag in API_BACKENDS:
+                    model = LocalModelSpec if tag in LOCAL_BACKENDS else ApiModelSpec
+                    i += 1
+        else:
+            text += f".{item}" if text else str(item)
+            model = _submodel(model, item)
+        i += 1
+    return text, model
+
+
+def _submodel(model: type[BaseModel] | None, field: str) -> type[BaseModel] | None:
+    """The pydantic model a field holds (for listing its allowed keys), if any."""
+    if model is None or field not in model.model_fields:
+        return model
+    target = {"defaults": Defaults, "tasks": TaskSpec}.get(field)
+    return target if model is RunConfig else model
+
+
+def _explain(err: dict[str, Any], model: type[BaseModel] | None) -> str:
+    kind, given = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _keys(model) if model is not None else []
+        return f"unknown key; allowed keys here: {', '.join(allowed)}"
+    if kind == "union_tag_invalid":
+        return (f"unknown backend {given!r}; allowed: "
+                f"{', '.join(LOCAL_BACKENDS + API_BACKENDS)}")
+    if kind == "union_tag_not_found":
+        return ("a model needs `backend` (one of "
+                f"{', '.join(LOCAL_BACKENDS + API_BACKENDS)}) or a `catalog` id")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch" and err["loc"][-1] in ("id", "name"):
+        return f"{given!r} is not a slug; allowed: lowercase letters, digits, '.', '_', '-'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{msg} (got {given!r})" if given is not None and kind != "value_error" else msg
+
+
+def _keys(model: type[BaseModel] | None) -> list[str]:
+    return list(model.model_fields) if model is not None else []
+
+
+def suggest(name: str, known: list[str] | set[str]) -> str:
+    """A 'Did you mean' hint for a misspelt name, or an empty string."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.7)
+    return f" Did you mean {', '.join(close)}?" if close else ""

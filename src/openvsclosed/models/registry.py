@@ -1,0 +1,26 @@
+"""Our model classes in lm-eval's registry, registered once and only after lm-eval's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BACKEND_TO_LM_EVAL = {"hf": "hf", "vllm": "vllm", "fake": "ovc-fake"}
+
+
+def ensure_registered() -> None:
+    """Register the `ovc-` classes; lm-eval's registry fills itself only while empty."""
+    import lm_eval.models  # noqa: F401  (fills the registry first)
+    from lm_eval.api.registry import model_registry
+
+    if "ovc-fake" not in model_registry.keys():
+        from openvsclosed.models.fake import FakeLM
+
+        model_registry.register("ovc-fake")(FakeLM)
+
+
+def lm_eval_model_class(backend: str) -> Any:
+    """The lm-eval LM class serving `backend`."""
+    ensure_registered()
+    from lm_eval.api.registry import get_model
+
+    return get_model(BACKEND_TO_LM_EVAL[backend])

@@ -1,0 +1,260 @@
+"""Plan model x task jobs, skip finished ones, load each model once, isolate failures.
+
+Like HELM's runner: one straight pipeline; a job is done when its file exists; a failing job is
+logged and every other job still runs; the exit code tells at the end.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from openvsclosed.config import ApiModelSpec, ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
+from openvsclosed.harvest import harvest_record
+from openvsclosed.models import identity_args, model_identity, unrunnable_reason
+from openvsclosed.schema import FailureRecord, JobKeyFields
+from openvsclosed.store import ResultStore
+
+KEY_SCHEME = 1
+"""Bumped when what goes into a job key changes, so old results are not mistaken for new."""
+
+
+def job_key(fields: JobKeyFields) -> str:
+    """A stable hash of everything that changes a job's output (computed before and after)."""
+    canonical = json.dumps(fields.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def lm_eval_version() -> str:
+    """The installed lm-eval's version, read without importing it."""
+    return version("lm_eval")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model on one task with every setting resolved."""
+
+    model: ModelSpec
+    task: TaskSpec
+    key_fields: JobKeyFields
+    key: str
+
+    @property
+    def label(self) -> str:
+        """How progress lines name the job."""
+        return f"{self.model.id} × {self.task.name}"
+
+
+def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float | None,
+             lm_eval: str) -> Job:
+    """Resolve a job's settings (task over defaults, --limit over both) and its key."""
+    fields = JobKeyFields(
+        key_scheme=KEY_SCHEME,
+        model={"backend": model.backend, "args": identity_args(model)},
+        task=task.name,
+        num_fewshot=task.num_fewshot if task.num_fewshot is not None else config.defaults.num_fewshot,
+        limit=limit if limit is not None else (task.limit or config.defaults.limit),
+        seed=list(config.defaults.seeds),
+        protocol=config.protocol,
+        lm_eval_version=lm_eval,
+    )
+    return Job(model=model, task=task, key_fields=fields, key=job_key(fields))
+
+
+@dataclass
+class Plan:
+    """What a run will do: finished jobs stay untouched, skipped ones say why."""
+
+    finished: list[Job] = field(default_factory=list)
+    pending: list[Job] = field(default_factory=list)
+    skipped: list[tuple[Job, str]] = field(default_factory=list)
+
+
+def plan_jobs(
+    config: RunConfig,
+    store: ResultStore,
+    *,
+    model_ids: list[str] | None = None,
+    task_names: list[str] | None = None,
+    limit: float | None = None,
+    force: bool = False,
+    env: Mapping[str, str] | None = None,
+    source: str = "the config",
+) -> Plan:
+    """Every selected model x task, sorted into finished / pending / skipped."""
+    env = os.environ if env is None else env
+    models = _select(config.models, model_ids, lambda m: m.id, "--model", source)
+    tasks = _select(config.tasks, task_names, lambda t: t.name, "--task", source)
+    lm_eval = lm_eval_version()
+    plan = Plan()
+    for model in models:
+        reason = unrunnable_reason(model, env)
+        for task in tasks:
+            job = make_job(model, task, config, limit, lm_eval)
+            if not force and store.has(model.id, task.name, job.key):
+                plan.finished.append(job)
+            elif reason:
+                plan.skipped.append((job, reason))
+            else:
+                plan.pending.append(job)
+    return plan
+
+
+def _select(items: list[Any], wanted: list[str] | None, name: Callable[[Any], str],
+            option: str, source: str) -> list[Any]:
+    if not wanted:
+        return list(items)
+    names = [name(i) for i in items]
+    for w in wanted:
+        if w not in names:
+            raise ConfigError(
+                f"{option} {w!r} is not in {source}.{suggest(w, names)} "
+                f"Allowed: {', '.join(names)}."
+            )
+    return [i for i in items if name(i) in wanted]
+
+
+Evaluate = Callable[[Any, Job], dict]
+"""(loaded model, job) -> lm-eval's results dict for that job's task."""
+LoadModel = Callable[[ModelSpec], Any]
+
+
+@dataclass
+class RunSummary:
+    """What happened, for the closing lines and the exit code."""
+
+    done: list[Job] = field(default_factory=list)
+    failed: list[tuple[Job, str]] = field(default_factory=list)
+    models_loaded: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every attempted job finished, 1 when some failed."""
+        return 1 if self.failed else 0
+
+
+class LmEvalEvaluator:
+    """The real `Evaluate`: lm-eval's `simple_evaluate` with one shared TaskManager."""
+
+    def __init__(self, task_manager: Any) -> None:
+        self.task_manager = task_manager
+
+    def __call__(self, lm: Any, job: Job) -> dict:
+        """Evaluate one task on an already-loaded model."""
+        from lm_eval import simple_evaluate
+
+        fields = job.key_fields
+        limit = fields.limit
+        python_seed, numpy_seed, torch_seed, fewshot_seed = fields.seed
+        return simple_evaluate(
+            model=lm, tasks=[job.task.name], num_fewshot=fields.num_fewshot,
+            limit=int(limit) if limit is not None and limit >= 1 else limit,
+            task_manager=self.task_manager, log_samples=True,
+            random_seed=python_seed, numpy_random_seed=numpy_seed,
+            torch_random_seed=torch_seed, fewshot_random_seed=fewshot_seed,
+        )
+
+
+def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str]) -> str:
+    """Remove every configured API key's value from a message before it is written anywhere."""
+    for model in models:
+        if isinstance(model, ApiModelSpec) and model.api_key_env:
+            secret = env.get(model.api_key_env)
+            if secret:
+                text = text.replace(secret, f"${model.api_key_env}")
+    return text
+
+
+def run_jobs(
+    plan: Plan,
+    store: ResultStore,
+    *,
+    evaluate: Evaluate,
+    load_model: LoadModel,
+    console: Console | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunSummary:
+    """Run the pending jobs model by model; never load a model with nothing pending."""
+    env = os.environ if env is None else env
+    console = console or Console(stderr=True)
+    summary = RunSummary()
+    by_model: dict[str, list[Job]] = {}
+    for job in plan.pending:
+        by_model.setdefault(job.model.id, []).append(job)
+    all_models = [jobs[0].model for jobs in by_model.values()]
+
+    def fail(job: Job, exc: BaseException) -> None:
+        message = scrub(f"{type(exc).__name__}: {exc}", all_models, env)
+        summary.failed.append((job, message))
+        store.record_failure(FailureRecord(
+            key=job.key, model_id=job.model.id, task=job.task.name,
+            error_type=type(exc).__name__, message=message, at=datetime.now(timezone.utc),
+        ))
+        progress.console.print(f"[red]✗ {job.label}[/red]: {message}")
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+    )
+    with progress:
+        bar = progress.add_task("jobs", total=len(plan.pending))
+        for jobs in by_model.values():
+            spec = jobs[0].model
+            progress.update(bar, description=f"loading {spec.id}")
+            try:
+                lm = load_model(spec)
+                summary.models_loaded.append(spec.id)
+            except Exception as exc:  # noqa: BLE001  (one model's failure must not stop others)
+                for job in jobs:
+                    fail(job, exc)
+                    progress.advance(bar)
+                continue
+            for job in jobs:
+                progress.update(bar, description=job.label)
+                _run_one(job, lm, evaluate, store, summary, fail, progress.console)
+                progress.advance(bar)
+            del lm
+            gc.collect()
+    return summary
+
+
+def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary: RunSummary,
+             fail: Callable[[Job, BaseException], None], console: Console) -> None:
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    try:
+        results = evaluate(lm, job)
+        finished = datetime.now(timezone.utc)
+        record = harvest_record(
+            results, task=job.task.name, key=job.key, key_fields=job.key_fields,
+            model=model_identity(job.model), metric=job.task.metric,
+            started_at=started, finished_at=finished,
+        )
+        store.put(record)
+    except Exception as exc:  # noqa: BLE001  (recorded, and the run goes on)
+        fail(job, exc)
+        return
+    summary.done.append(job)
+    primary = record.metric()
+    score = "n/a" if primary is None or primary.value is None else f"{primary.value:.4f}"
+    err = f" ± {primary.stderr:.4f}" if primary and primary.stderr is not None else ""
+    console.print(f"[green]✓ {job.label}[/green]: {record.primary_metric} {score}{err} "
+                  f"(n={record.n}, {time.perf_counter() - clock:.1f} s)")

@@ -1,0 +1,123 @@
+"""The persisted vocabulary: what a result file and a failure line hold.
+
+Everything the store writes and the report reads is defined here, so a reader of old results
+needs only this module (and pydantic) to understand them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+"""Bumped when a stored field changes meaning; readers refuse newer files."""
+
+Access = Literal["open", "closed"]
+Protocol = Literal["native", "chat"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricRecord(_Record):
+    """One aggregated metric of one job, split the way lm-eval's `"acc,none"` keys encode it."""
+
+    name: str
+    filter: str
+    value: float | None
+    stderr: float | None = None
+    """None where lm-eval reports "N/A" (e.g. a single sample) or no stderr at all."""
+    higher_is_better: bool | None = None
+
+
+class SampleRecord(_Record):
+    """One document's outcome: enough to pair two models on the same documents and re-score."""
+
+    task: str
+    """The leaf task (a group's subtask for groups such as mmlu)."""
+    doc_id: int
+    doc_hash: str | None = None
+    prompt_hash: str | None = None
+    target: Any = None
+    filter: str = "none"
+    resps: Any = None
+    filtered_resps: Any = None
+    scores: dict[str, float | None] = Field(default_factory=dict)
+
+
+class ModelIdentity(_Record):
+    """What a model *is* for this result, without secrets or machine-specific paths."""
+
+    id: str
+    label: str
+    access: Access
+    organization: str | None = None
+    backend: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    """The declared args that change outputs (placeholders unresolved, transport knobs dropped)."""
+    released: str | None = None
+    params_b: float | None = None
+
+
+class JobKeyFields(_Record):
+    """Everything that goes into a job's key; the key is recomputed from these after a run."""
+
+    key_scheme: int
+    model: dict[str, Any]
+    task: str
+    num_fewshot: int | None
+    limit: float | None
+    seed: list[int]
+    protocol: Protocol
+    lm_eval_version: str
+
+
+class ResultRecord(_Record):
+    """A finished job: one model on one task, as stored in one JSON file."""
+
+    schema_version: int = SCHEMA_VERSION
+    key: str
+    key_fields: JobKeyFields
+    model: ModelIdentity
+    task: str
+    primary_metric: str
+    """`name,filter` of the metric the leaderboard shows for this task."""
+    metrics: list[MetricRecord]
+    n: int
+    """Documents evaluated (summed over subtasks for groups)."""
+    num_fewshot: int | None
+    task_versions: dict[str, Any] = Field(default_factory=dict)
+    lm_eval_version: str
+    seed: list[int]
+    data_source: dict[str, Any] = Field(default_factory=dict)
+    """Where the documents came from: hub ids or the local mirror folder, and splits it lacked."""
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    cost_usd: float | None = None
+    environment: dict[str, Any] = Field(default_factory=dict)
+    samples: list[SampleRecord] = Field(default_factory=list)
+
+    def metric(self, name_filter: str | None = None) -> MetricRecord | None:
+        """The metric named `name,filter` (the primary one by default), or None."""
+        wanted = name_filter or self.primary_metric
+        name, _, filt = wanted.partition(",")
+        for m in self.metrics:
+            if m.name == name and (not filt or m.filter == filt):
+                return m
+        return None
+
+
+class FailureRecord(_Record):
+    """A job that did not finish: appended to the store's failure log, never scored."""
+
+    schema_version: int = SCHEMA_VERSION
+    key: str
+    model_id: str
+    task: str
+    error_type: str
+    message: str
+    at: datetime
