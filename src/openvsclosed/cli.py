@@ -6,6 +6,7 @@ Heavy modules are imported inside commands so `--help` and `report` stay fast.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,14 +18,27 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False,
     help="Measure whether open-weight LLMs have caught up with closed API models.",
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console for this call's streams; wide when piped, so logs keep whole lines."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+
+
+def _out() -> Console:
+    return _console()
+
+
+def _err() -> Console:
+    return _console(stderr=True)
+
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
 def _usage_error(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    _err().print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -41,16 +55,32 @@ def _data_dir(flag: Path | None, config_value: Path | None) -> Path | None:
     return None
 
 
+ConfigArg = Annotated[Path, typer.Argument(help="The YAML run config.")]
+ModelOpt = Annotated[
+    list[str] | None, typer.Option("--model", help="Only this model id (repeatable).")]
+TaskOpt = Annotated[list[str] | None, typer.Option("--task", help="Only this task (repeatable).")]
+LimitOpt = Annotated[
+    float | None, typer.Option(help="Documents per task, overriding the config.", min=0)]
+ForceOpt = Annotated[bool, typer.Option(help="Re-run jobs that already finished.")]
+ResultsOpt = Annotated[Path | None, typer.Option(help="Where results go (overrides the config).")]
+DataOpt = Annotated[Path | None, typer.Option(
+    help="Local dataset mirror (else OVC_DATA_DIR, else the config's data_dir, else the hub).")]
+DryRunOpt = Annotated[
+    bool, typer.Option(help="Print the plan (finished / to run / skipped) and exit.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Where the files go (default RESULTS_DIR/report).")]
+
+
 @app.command()
 def run(
-    config: Annotated[Path, typer.Argument(help="The YAML run config.")],
-    model: Annotated[list[str] | None, typer.Option("--model", help="Only this model id (repeatable).")] = None,
-    task: Annotated[list[str] | None, typer.Option("--task", help="Only this task (repeatable).")] = None,
-    limit: Annotated[float | None, typer.Option(help="Documents per task, overriding the config.", min=0)] = None,
-    force: Annotated[bool, typer.Option(help="Re-run jobs that already finished.")] = False,
-    results_dir: Annotated[Path | None, typer.Option(help="Where results go (overrides the config).")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Local dataset mirror (else OVC_DATA_DIR, else the config's data_dir, else the hub).")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Print the plan (finished / to run / skipped) and exit.")] = False,
+    config: ConfigArg,
+    model: ModelOpt = None,
+    task: TaskOpt = None,
+    limit: LimitOpt = None,
+    force: ForceOpt = False,
+    results_dir: ResultsOpt = None,
+    data_dir: DataOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Evaluate every model on every task; finished jobs are kept, never redone."""
     from openvsclosed.config import ConfigError, load_config
@@ -70,11 +100,11 @@ def run(
         _print_plan(plan, store.root)
         return
     if not plan.pending:
-        out.print(f"Nothing to run: {len(plan.finished)} jobs already finished in {store.root}, "
+        _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in {store.root}, "
                   f"{len(plan.skipped)} skipped.")
         return
     summary = _execute(cfg, config, plan, store, mirror)
-    out.print(f"{len(summary.done)} finished, {len(summary.failed)} failed, "
+    _out().print(f"{len(summary.done)} finished, {len(summary.failed)} failed, "
               f"{len(plan.finished)} already done, {len(plan.skipped)} skipped; results in "
               f"{store.root}" + (f"; failures logged in {store.failures_path}" if summary.failed
                                  else ""))
@@ -87,17 +117,17 @@ def _execute(cfg, config_path, plan, store, mirror):  # noqa: ANN001, ANN202
     from openvsclosed.runner import LmEvalEvaluator, run_jobs
     from openvsclosed.tasks import build_task_manager, check_task_names
 
-    with err.status("Indexing lm-eval tasks…"):
-        manager = build_task_manager(mirror)
+    with _err().status("Indexing lm-eval tasks…"):
+        manager = build_task_manager(mirror, include_path=cfg.task_paths)
     try:
         check_task_names(cfg, config_path, manager, {job.task.name for job in plan.pending})
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     try:
         return run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load_model,
-                        console=err)
+                        console=_err())
     except KeyboardInterrupt:
-        err.print("Interrupted. Every finished job is stored; run the same command to resume.")
+        _err().print("Interrupted. Every finished job is stored; run the same command to resume.")
         raise typer.Exit(130) from None
 
 
@@ -106,7 +136,7 @@ def _print_skips(plan) -> None:  # noqa: ANN001
     for job, reason in plan.skipped:
         if job.model.id not in seen:
             seen.add(job.model.id)
-            err.print(f"skipping {job.model.id}: {reason}", highlight=False)
+            _err().print(f"skipping {job.model.id}: {reason}", highlight=False)
 
 
 def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
@@ -120,25 +150,25 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
         table.add_row(job.model.id, job.task.name,
                       "default" if f.num_fewshot is None else str(f.num_fewshot),
                       "all" if f.limit is None else f"{f.limit:g}", status)
-    out.print(table)
-    out.print(f"{len(plan.finished)} finished, {len(plan.pending)} to run, "
+    _out().print(table)
+    _out().print(f"{len(plan.finished)} finished, {len(plan.pending)} to run, "
               f"{len(plan.skipped)} skipped.")
 
 
 @app.command()
-def validate(config: Annotated[Path, typer.Argument(help="The YAML run config.")]) -> None:
+def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, catalog ids, lm-eval task names) without running anything."""
     from openvsclosed.config import ConfigError, load_config
     from openvsclosed.tasks import build_task_manager, check_task_names
 
     try:
         cfg = load_config(config)
-        with err.status("Indexing lm-eval tasks…"):
-            manager = build_task_manager()
+        with _err().status("Indexing lm-eval tasks…"):
+            manager = build_task_manager(include_path=cfg.task_paths)
         check_task_names(cfg, config, manager)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
-    out.print(f"{config}: valid ({len(cfg.models)} models x {len(cfg.tasks)} tasks).")
+    _out().print(f"{config}: valid ({len(cfg.models)} models x {len(cfg.tasks)} tasks).")
 
 
 @app.command()
@@ -155,13 +185,13 @@ def models() -> None:
             params += f" ({e.active_params_b:g} active)"
         table.add_row(e.id, e.organization, e.access, e.released.isoformat(), params, e.license,
                       e.backend)
-    out.print(table)
+    _out().print(table)
 
 
 @app.command()
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A results directory written by `run`.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where the files go (default RESULTS_DIR/report).")] = None,
+    out_dir: OutOpt = None,
 ) -> None:
     """Leaderboard and open-vs-closed gap per task, in the terminal and as md/csv/json files."""
     from openvsclosed.report import build_report
@@ -175,8 +205,8 @@ def report(
         summary = build_report(results_dir, out_dir or results_dir / "report")
     except StoreError as exc:
         raise _usage_error(str(exc)) from None
-    print_report(out, summary.leaderboard, summary.gap)
-    out.print("Wrote " + ", ".join(str(p) for p in summary.files))
+    print_report(_out(), summary.leaderboard, summary.gap)
+    _out().print("Wrote " + ", ".join(str(p) for p in summary.files))
 
 
 def main() -> None:

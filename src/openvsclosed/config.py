@@ -121,6 +121,8 @@ class RunConfig(_Spec):
     """Where results are stored (relative to the current directory); default results/<name>."""
     data_dir: Path | None = None
     """A local dataset mirror (layout of shared/benchmarks/README.md); None loads from the hub."""
+    task_paths: list[Path] = Field(default_factory=list)
+    """Extra folders of lm-eval task YAMLs (like `lm_eval --include_path`), relative to the cwd."""
     protocol: Protocol = "native"
     """`native`: each model scored its own best way (log-likelihoods where available)."""
     defaults: Defaults = Field(default_factory=Defaults)
@@ -209,6 +211,8 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         key, model = _key_path(err["loc"])
+        if err["type"].startswith("union_tag"):
+            key += ".backend"
         parts.append(f"{key or '(top level)'}: {_explain(err, model)}")
     return f"{path}: " + "; ".join(parts) + "."
 
@@ -248,7 +252,7 @@ def _explain(err: dict[str, Any], model: type[BaseModel] | None) -> str:
         allowed = _keys(model) if model is not None else []
         return f"unknown key; allowed keys here: {', '.join(allowed)}"
     if kind == "union_tag_invalid":
-        return (f"unknown backend {given!r}; allowed: "
+        return (f"unknown backend {err['ctx']['tag']!r}; allowed: "
                 f"{', '.join(LOCAL_BACKENDS + API_BACKENDS)}")
     if kind == "union_tag_not_found":
         return ("a model needs `backend` (one of "

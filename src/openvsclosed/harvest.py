@@ -43,7 +43,8 @@ def to_float(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def harvest_metrics(entry: dict[str, Any], higher: dict[str, Any] | None = None) -> list[MetricRecord]:
+def harvest_metrics(entry: dict[str, Any],
+                    higher: dict[str, Any] | None = None) -> list[MetricRecord]:
     """Split one task's results entry into metric records, pairing each value with its stderr."""
     higher = higher or {}
     metrics = []

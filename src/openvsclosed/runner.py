@@ -71,7 +71,8 @@ def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float |
         key_scheme=KEY_SCHEME,
         model={"backend": model.backend, "args": identity_args(model)},
         task=task.name,
-        num_fewshot=task.num_fewshot if task.num_fewshot is not None else config.defaults.num_fewshot,
+        num_fewshot=(task.num_fewshot if task.num_fewshot is not None
+                     else config.defaults.num_fewshot),
         limit=limit if limit is not None else (task.limit or config.defaults.limit),
         seed=list(config.defaults.seeds),
         protocol=config.protocol,
@@ -201,6 +202,10 @@ def run_jobs(
     for job in plan.pending:
         by_model.setdefault(job.model.id, []).append(job)
     all_models = [jobs[0].model for jobs in by_model.values()]
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+    )
 
     def fail(job: Job, exc: BaseException) -> None:
         message = scrub(f"{type(exc).__name__}: {exc}", all_models, env)
@@ -209,12 +214,8 @@ def run_jobs(
             key=job.key, model_id=job.model.id, task=job.task.name,
             error_type=type(exc).__name__, message=message, at=datetime.now(timezone.utc),
         ))
-        progress.console.print(f"[red]✗ {job.label}[/red]: {message}")
+        progress.console.print(f"[red]✗ {job.label}[/red]: {message}", soft_wrap=True)
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
-    )
     with progress:
         bar = progress.add_task("jobs", total=len(plan.pending))
         for jobs in by_model.values():
@@ -257,4 +258,4 @@ def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary:
     score = "n/a" if primary is None or primary.value is None else f"{primary.value:.4f}"
     err = f" ± {primary.stderr:.4f}" if primary and primary.stderr is not None else ""
     console.print(f"[green]✓ {job.label}[/green]: {record.primary_metric} {score}{err} "
-                  f"(n={record.n}, {time.perf_counter() - clock:.1f} s)")
+                  f"(n={record.n}, {time.perf_counter() - clock:.1f} s)", soft_wrap=True)

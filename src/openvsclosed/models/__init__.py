@@ -85,7 +85,7 @@ def load_model(spec: LocalModelSpec | ApiModelSpec) -> Any:
 
 
 def _default_device() -> str:
-    """cuda when present, else cpu (lm-eval 0.4.13's hf loader fails on CPU-only torch with None)."""
+    """Cuda when present, else cpu: lm-eval 0.4.13's hf loader fails on CPU-only torch with None."""
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

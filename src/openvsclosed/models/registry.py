@@ -12,7 +12,7 @@ def ensure_registered() -> None:
     import lm_eval.models  # noqa: F401  (fills the registry first)
     from lm_eval.api.registry import model_registry
 
-    if "ovc-fake" not in model_registry.keys():
+    if "ovc-fake" not in model_registry:
         from openvsclosed.models.fake import FakeLM
 
         model_registry.register("ovc-fake")(FakeLM)

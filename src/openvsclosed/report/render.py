@@ -22,7 +22,12 @@ def fmt_score(score: object, stderr: object = None) -> str:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_text(value: object, empty: str = MISSING) -> str:
+    """A cell's text, with pandas' missing markers shown as `empty`."""
+    return empty if _missing(value) else str(value)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -34,7 +39,8 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def leaderboard_markdown(board: pd.DataFrame) -> str:
     """Models as rows, tasks as columns, each cell the primary metric ± stderr in points."""
-    title = "# Leaderboard\n\nScores in points (0-100), ± one standard error; n per cell in the CSV.\n\n"
+    title = ("# Leaderboard\n\nScores in points (0-100), ± one standard error; "
+             "n per cell in the CSV.\n\n")
     if board.empty:
         return title + "No results yet.\n"
     tasks = sorted(board["task"].unique())
@@ -63,16 +69,17 @@ def gap_markdown(gap: pd.DataFrame) -> str:
     rows = []
     for _, r in gap.iterrows():
         rows.append([
-            r["task"], r["metric"], r["best_open"] or MISSING,
-            _with_n(r["open_score"], r["open_stderr"], r["open_n"]),
-            r["best_closed"] or MISSING,
-            _with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
-            fmt_score(r["gap"], r["gap_stderr"]), r["leader"] or "not measured",
+            r["task"], r["metric"], fmt_text(r["best_open"]),
+            fmt_with_n(r["open_score"], r["open_stderr"], r["open_n"]),
+            fmt_text(r["best_closed"]),
+            fmt_with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
+            fmt_score(r["gap"], r["gap_stderr"]), fmt_text(r["leader"], "not measured"),
         ])
     return title + markdown_table(header, rows)
 
 
-def _with_n(score: object, stderr: object, n: object) -> str:
+def fmt_with_n(score: object, stderr: object, n: object) -> str:
+    """A score with its stderr and document count."""
     text = fmt_score(score, stderr)
     return text if _missing(n) or text == MISSING else f"{text} (n={int(n)})"
 

@@ -56,7 +56,8 @@ def gap_by_task(results: pd.DataFrame) -> pd.DataFrame:
             row[f"{side}_n"] = int(best["n"]) if best is not None else None
         row.update(_gap(row))
         rows.append(row)
-    return pd.DataFrame(rows, columns=GAP_COLUMNS)
+    gap = pd.DataFrame(rows, columns=GAP_COLUMNS)
+    return gap.astype({"open_n": "Int64", "closed_n": "Int64"})
 
 
 def _points(value: object) -> float | None:

@@ -6,7 +6,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from openvsclosed.report.render import _with_n, fmt_score
+from openvsclosed.report.render import fmt_score, fmt_text, fmt_with_n
 
 
 def print_report(console: Console, board: pd.DataFrame, gap: pd.DataFrame) -> None:
@@ -20,7 +20,7 @@ def print_report(console: Console, board: pd.DataFrame, gap: pd.DataFrame) -> No
     table.add_column("Access")
     for task in tasks:
         table.add_column(task, justify="right")
-    for model_id, rows in board.groupby("model", sort=True):
+    for _, rows in board.groupby("model", sort=True):
         by_task = rows.set_index("task")
         cells = [fmt_score(by_task.at[t, "score"], by_task.at[t, "stderr"]) if t in by_task.index
                  else "—" for t in tasks]
@@ -30,9 +30,9 @@ def print_report(console: Console, board: pd.DataFrame, gap: pd.DataFrame) -> No
     for col in ("Task", "Best open", "Score", "Best closed", "Score", "Gap", "Leader"):
         gaps.add_column(col)
     for _, r in gap.iterrows():
-        gaps.add_row(r["task"], r["best_open"] or "—",
-                     _with_n(r["open_score"], r["open_stderr"], r["open_n"]),
-                     r["best_closed"] or "—",
-                     _with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
-                     fmt_score(r["gap"], r["gap_stderr"]), r["leader"] or "not measured")
+        gaps.add_row(r["task"], fmt_text(r["best_open"]),
+                     fmt_with_n(r["open_score"], r["open_stderr"], r["open_n"]),
+                     fmt_text(r["best_closed"]),
+                     fmt_with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
+                     fmt_score(r["gap"], r["gap_stderr"]), fmt_text(r["leader"], "not measured"))
     console.print(gaps)

