@@ -10,8 +10,15 @@ TORCH_SPEC ?= torch==2.13.0
 SHARED_MIRROR := $(abspath ../shared/benchmarks)
 export OVC_DATA_DIR ?= $(if $(wildcard $(SHARED_MIRROR)),$(SHARED_MIRROR),)
 
-.PHONY: setup demo test lint bench clean
-setup: $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system-deps demo test lint bench publish clean
+setup: system-deps $(VENV)/.installed
+
+# Debian's chromium renders and tests the static leaderboard page (report/index.html).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +38,11 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Regenerate the checked-in reports under results/published/ (see README).
+publish: demo
+	$(BIN)/openvsclosed report results/small --out results/published/small
+	$(BIN)/openvsclosed report --published-only --out results/published/reported
 
 bench: setup
 	$(BIN)/python bench/bench_core.py

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from openvsclosed.cli import app
 from tests.conftest import REPO, TOY_TASKS
 
-COMMANDS = ["run", "validate", "models", "report"]
+COMMANDS = ["run", "validate", "models", "report", "epoch-lag"]
 
 
 def invoke(*args: str):
@@ -99,3 +99,44 @@ def test_models_lists_the_catalog():
     assert result.exit_code == 0
     for needle in ("mixtral-8x7b-instruct", "gpt-4o", "Mistral AI", "undisclosed", "closed"):
         assert needle in result.output
+
+
+def test_report_published_only_and_import(tmp_path):
+    out = tmp_path / "pub"
+    result = invoke("report", "--published-only", "--out", str(out),
+                    "--claims", str(REPO / "seeds" / "claims.yaml"))
+    assert result.exit_code == 0, result.output
+    gap = (out / "gap.csv").read_text()
+    assert "reported" in gap and "measured" not in gap
+    claims = (out / "claims.md").read_text()
+    assert "Mixtral 8x7B beats GPT-3.5" in claims and "supported" in claims
+    assert (out / "index.html").is_file() and (out / "leaderboard.tex").is_file()
+    for args, expected in [(["report", "--published-only"], "needs --out"),
+                           (["report"], "RESULTS_DIR is missing"),
+                           (["report", "--published-only", "--no-reported", "--out", str(out)],
+                            "leave nothing")]:
+        bad = invoke(*args)
+        assert bad.exit_code == 2 and expected in " ".join(bad.output.split())
+
+
+def test_report_imports_plain_lm_eval_results(tmp_path):
+    plain = tmp_path / "results_2026.json"
+    plain.write_text(json.dumps({
+        "config": {"model": "hf", "model_args": "pretrained=/models/tiny-open", "limit": 5.0},
+        "results": {"ovc_toy_mc": {"alias": "ovc_toy_mc", "acc,none": 0.6,
+                                   "acc_stderr,none": 0.2}},
+        "n-samples": {"ovc_toy_mc": {"original": 8, "effective": 5}},
+        "n-shot": {"ovc_toy_mc": 0}, "versions": {"ovc_toy_mc": 1.0},
+        "lm_eval_version": "0.4.13", "date": 1767225600.0,
+    }))
+    store = tmp_path / "empty-results"
+    store.mkdir()
+    result = invoke("report", str(store), "--import", str(plain), "--no-reported",
+                    "--out", str(tmp_path / "rep"))
+    assert result.exit_code == 0, result.output
+    board = (tmp_path / "rep" / "leaderboard.csv").read_text()
+    assert "tiny-open,tiny-open,open,imported" in board and "60.0000" in board
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    bad = invoke("report", str(store), "--import", str(broken))
+    assert bad.exit_code == 2 and "not an lm_eval results file" in bad.output

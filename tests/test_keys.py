@@ -1,4 +1,4 @@
-from openvsclosed.runner import job_key, make_job
+from openvsclosed.runner import make_job
 from tests.helpers import run_config
 
 
@@ -44,4 +44,4 @@ def test_task_settings_override_defaults():
 def test_key_recomputed_from_fields_matches():
     cfg = run_config()
     job = make_job(cfg.models[1], cfg.tasks[1], cfg, None, "0.4.13")
-    assert job_key(job.key_fields.model_validate_json(job.key_fields.model_dump_json())) == job.key
+    assert job.key_fields.model_validate_json(job.key_fields.model_dump_json()).key() == job.key

@@ -188,25 +188,94 @@ def models() -> None:
     _out().print(table)
 
 
+ReportDirArg = Annotated[Path | None, typer.Argument(
+    help="A results directory written by `run` (omit with --published-only).")]
+ReportedOpt = Annotated[bool, typer.Option(
+    "--reported/--no-reported", help="Show published scores beside measured ones (marked).")]
+ImportOpt = Annotated[list[Path] | None, typer.Option(
+    "--import", help="A results JSON written by the plain lm_eval command (repeatable).")]
+ClaimsOpt = Annotated[Path | None, typer.Option(
+    help="Structured claims to judge (default: seeds/claims.yaml when present).")]
+GpuOpt = Annotated[float, typer.Option(
+    help="Dollars per GPU-hour, to price local models per 1,000 questions.", min=0)]
+PublishedOpt = Annotated[bool, typer.Option(
+    help="Build the report from published scores only (no results directory).")]
+DEFAULT_CLAIMS = Path("seeds/claims.yaml")
+
+
 @app.command()
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="A results directory written by `run`.")],
+    results_dir: ReportDirArg = None,
     out_dir: OutOpt = None,
+    reported: ReportedOpt = True,
+    import_paths: ImportOpt = None,
+    claims: ClaimsOpt = None,
+    gpu_hour_usd: GpuOpt = 2.0,
+    published_only: PublishedOpt = False,
 ) -> None:
-    """Leaderboard and open-vs-closed gap per task, in the terminal and as md/csv/json files."""
+    """Leaderboard, gap per task with CIs, lag, claims' verdicts: terminal, md/csv/tex/json/html."""
+    from openvsclosed.harvest import HarvestError, harvest_lm_eval_file
     from openvsclosed.report import build_report
     from openvsclosed.report.terminal import print_report
     from openvsclosed.store import StoreError
 
-    if not results_dir.is_dir():
+    if published_only:
+        if results_dir is not None:
+            raise _usage_error("--published-only takes no RESULTS_DIR; allowed: one or the other.")
+        if not reported:
+            raise _usage_error("--published-only and --no-reported leave nothing to report.")
+        if out_dir is None:
+            raise _usage_error("--published-only needs --out DIR (where the report goes).")
+    elif results_dir is None:
+        raise _usage_error("RESULTS_DIR is missing; allowed: a directory written by "
+                           "`openvsclosed run`, or --published-only with --out DIR.")
+    elif not results_dir.is_dir():
         raise _usage_error(f"{results_dir}: no such results directory; allowed: a directory "
                            "written by `openvsclosed run` (its config's results_dir).")
+    if claims is not None and not claims.is_file():
+        raise _usage_error(f"--claims: {claims} is not a file; allowed: a claims YAML like "
+                           "seeds/claims.yaml.")
+    claims = claims or (DEFAULT_CLAIMS if DEFAULT_CLAIMS.is_file() else None)
     try:
-        summary = build_report(results_dir, out_dir or results_dir / "report")
-    except StoreError as exc:
+        imported = [rec for path in import_paths or [] for rec in harvest_lm_eval_file(path)]
+        tables = build_report(results_dir, out_dir or results_dir / "report", reported=reported,
+                              imported=imported, claims_path=claims, gpu_hour_usd=gpu_hour_usd)
+    except (StoreError, HarvestError) as exc:
         raise _usage_error(str(exc)) from None
-    print_report(_out(), summary.leaderboard, summary.gap)
-    _out().print("Wrote " + ", ".join(str(p) for p in summary.files))
+    print_report(_out(), tables)
+    _out().print(f"Wrote {len(tables.files)} files into {tables.files[0].parent} "
+                 "(index.html, report.md, md/csv/tex tables, PNG plots).")
+
+
+EpochArg = Annotated[Path, typer.Argument(help="Epoch AI's epoch_open_model_trends.csv.")]
+ToleranceOpt = Annotated[float, typer.Option(help="Score tolerance (fraction) for reaching.")]
+TrustedOpt = Annotated[bool, typer.Option(help="Drop rows Epoch flags as untrusted.")]
+
+
+@app.command("epoch-lag")
+def epoch_lag(csv: EpochArg, out_dir: OutOpt = None, tolerance: ToleranceOpt = 0.02,
+              trusted_only: TrustedOpt = False) -> None:
+    """Reproduce Epoch AI's open-vs-closed lag analysis from their data file."""
+    from openvsclosed.report.lag import EPOCH_PUBLISHED, epoch_points, lag_summary, lag_table
+    from openvsclosed.report.plots import frontier_plot
+    from openvsclosed.report.render import lag_rows, to_csv, to_markdown
+    from openvsclosed.store import write_atomic
+
+    if not csv.is_file():
+        raise _usage_error(f"{csv}: no such file; allowed: Epoch's open-model trends CSV.")
+    try:
+        points = epoch_points(csv, trusted_only=trusted_only)
+    except (KeyError, ValueError) as exc:
+        raise _usage_error(f"{csv}: not Epoch's trends file (missing column {exc}).") from None
+    lags = lag_table(points, tolerance=tolerance, cutoff=EPOCH_PUBLISHED)
+    summary = lag_summary(lags)
+    table = lag_rows(lags, summary)
+    _out().print(to_markdown(table), highlight=False, soft_wrap=True)
+    if out_dir is not None:
+        write_atomic(out_dir / "epoch_lag.md", to_markdown(table, level=1))
+        write_atomic(out_dir / "epoch_lag.csv", to_csv(lags))
+        frontier_plot(points, out_dir / "epoch_frontiers.png")
+        _out().print(f"Wrote {out_dir}/epoch_lag.md, epoch_lag.csv, epoch_frontiers.png")
 
 
 def main() -> None:

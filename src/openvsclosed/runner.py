@@ -7,8 +7,6 @@ logged and every other job still runs; the exit code tells at the end.
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -36,12 +34,6 @@ from openvsclosed.store import ResultStore
 
 KEY_SCHEME = 1
 """Bumped when what goes into a job key changes, so old results are not mistaken for new."""
-
-
-def job_key(fields: JobKeyFields) -> str:
-    """A stable hash of everything that changes a job's output (computed before and after)."""
-    canonical = json.dumps(fields.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def lm_eval_version() -> str:
@@ -78,7 +70,7 @@ def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float |
         protocol=config.protocol,
         lm_eval_version=lm_eval,
     )
-    return Job(model=model, task=task, key_fields=fields, key=job_key(fields))
+    return Job(model=model, task=task, key_fields=fields, key=fields.key())
 
 
 @dataclass

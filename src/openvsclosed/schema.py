@@ -6,6 +6,8 @@ needs only this module (and pydantic) to understand them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -73,6 +75,12 @@ class JobKeyFields(_Record):
     seed: list[int]
     protocol: Protocol
     lm_eval_version: str
+
+    def key(self) -> str:
+        """A stable hash of these fields: computed the same way before a run and after it."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ResultRecord(_Record):

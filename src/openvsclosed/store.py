@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KEY_CHARS_IN_NAME = 24
+FRAME_COLUMNS = ["model", "label", "access", "organization", "released", "params_b", "task",
+                 "metric", "score", "stderr", "n", "num_fewshot", "limit", "protocol",
+                 "cost_usd", "duration_s", "finished_at", "key", "source", "doc_scores", "note"]
 
 
 class StoreError(Exception):
@@ -108,22 +111,35 @@ class ResultStore:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per stored job with its primary metric, the report's starting point."""
-        import pandas as pd
+        return records_frame(list(self.records()))
 
-        rows = []
-        for rec in self.records():
-            primary = rec.metric()
-            rows.append({
-                "model": rec.model.id, "label": rec.model.label, "access": rec.model.access,
-                "organization": rec.model.organization, "released": rec.model.released,
-                "params_b": rec.model.params_b, "task": rec.task, "metric": rec.primary_metric,
-                "score": primary.value if primary else None,
-                "stderr": primary.stderr if primary else None, "n": rec.n,
-                "num_fewshot": rec.num_fewshot, "limit": rec.key_fields.limit,
-                "protocol": rec.key_fields.protocol, "cost_usd": rec.cost_usd,
-                "finished_at": rec.finished_at, "key": rec.key,
-            })
-        columns = ["model", "label", "access", "organization", "released", "params_b", "task",
-                   "metric", "score", "stderr", "n", "num_fewshot", "limit", "protocol",
-                   "cost_usd", "finished_at", "key"]
-        return pd.DataFrame(rows, columns=columns)
+
+def records_frame(records: list[ResultRecord]) -> pd.DataFrame:
+    """Records as rows (primary metric, identity, cost), the report's starting point."""
+    import pandas as pd
+
+    rows = []
+    for rec in records:
+        primary = rec.metric()
+        rows.append({
+            "model": rec.model.id, "label": rec.model.label, "access": rec.model.access,
+            "organization": rec.model.organization, "released": rec.model.released,
+            "params_b": rec.model.params_b, "task": rec.task, "metric": rec.primary_metric,
+            "score": primary.value if primary else None,
+            "stderr": primary.stderr if primary else None, "n": rec.n,
+            "num_fewshot": rec.num_fewshot, "limit": rec.key_fields.limit,
+            "protocol": rec.key_fields.protocol, "cost_usd": rec.cost_usd,
+            "duration_s": rec.duration_s, "finished_at": rec.finished_at, "key": rec.key,
+            "source": "measured", "doc_scores": doc_scores(rec), "note": None,
+        })
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def doc_scores(record: ResultRecord) -> dict[str, float]:
+    """The primary metric per document, keyed so two models' samples pair up exactly."""
+    name, _, filt = record.primary_metric.partition(",")
+    return {
+        f"{s.task}/{s.doc_id}/{s.doc_hash}": s.scores[name]
+        for s in record.samples
+        if s.filter == filt and s.scores.get(name) is not None
+    }

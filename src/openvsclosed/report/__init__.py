@@ -2,32 +2,90 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from openvsclosed.report.render import write_outputs
-from openvsclosed.report.tables import gap_by_task, latest_results, leaderboard
-from openvsclosed.store import ResultStore
+from openvsclosed.report.claims import ClaimVerdict, judge_claims, load_claims
+from openvsclosed.report.cost import DEFAULT_GPU_HOUR_USD, efficiency
+from openvsclosed.report.lag import lag_summary, lag_table, results_points
+from openvsclosed.report.reported import load_reported
+from openvsclosed.report.stats import model_summary
+from openvsclosed.report.tables import gap_by_task, latest_results, leaderboard, open_wins
+from openvsclosed.schema import ResultRecord
+from openvsclosed.store import ResultStore, records_frame
 
 
 @dataclass
-class ReportSummary:
-    """The tables a report holds and the files it wrote."""
+class ReportTables:
+    """Everything a report shows, as frames (scores in points except `results`)."""
 
     results: pd.DataFrame
     leaderboard: pd.DataFrame
     gap: pd.DataFrame
-    files: list[Path]
+    models: pd.DataFrame
+    lag: pd.DataFrame
+    lag_summary: dict
+    efficiency: pd.DataFrame
+    points: pd.DataFrame
+    claims: list[ClaimVerdict] = field(default_factory=list)
+    intro: str = ""
+    files: list[Path] = field(default_factory=list)
 
 
-def build_report(results_dir: Path, out_dir: Path) -> ReportSummary:
-    """Tabulate a results directory and write every output format into `out_dir`."""
-    results = latest_results(ResultStore(results_dir).to_frame())
-    board, gap = leaderboard(results), gap_by_task(results)
-    files = write_outputs(out_dir, board, gap)
-    return ReportSummary(results=results, leaderboard=board, gap=gap, files=files)
+def gather_results(results_dir: Path | None, *, reported: bool = True,
+                   imported: list[ResultRecord] | None = None) -> pd.DataFrame:
+    """Measured rows from the store, imported lm_eval results, and published scores."""
+    frames = []
+    if results_dir is not None:
+        frames.append(ResultStore(results_dir).to_frame())
+    if imported:
+        frames.append(records_frame(imported).assign(source="imported"))
+    if reported:
+        frames.append(load_reported())
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return records_frame([])
+    return latest_results(pd.concat(frames, ignore_index=True))
 
 
-__all__ = ["ReportSummary", "build_report", "gap_by_task", "latest_results", "leaderboard"]
+def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
+                 gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD) -> ReportTables:
+    """All the report's tables from one frame of result rows."""
+    gap = gap_by_task(results)
+    lags = []
+    for source in ("measured", "imported", "reported"):
+        points = results_points(results[results["source"] == source]) if not results.empty \
+            else results_points(results)
+        if not points.empty:
+            lags.append(lag_table(points).assign(source=source))
+    lag = pd.concat(lags, ignore_index=True) if lags else lag_table(results_points(results))
+    claims = judge_claims(load_claims(claims_path), results) if claims_path else []
+    wins = open_wins(gap, "measured")
+    sources = sorted(results["source"].unique()) if not results.empty else []
+    intro = (f"{len(results)} scores ({', '.join(sources) or 'none'}); measured open wins: "
+             f"{', '.join(wins) or 'none'}.")
+    return ReportTables(
+        results=results, leaderboard=leaderboard(results), gap=gap,
+        models=model_summary(results), lag=lag, lag_summary=lag_summary(lag),
+        efficiency=efficiency(results, gpu_hour_usd), points=results_points(results),
+        claims=claims, intro=intro,
+    )
+
+
+def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = True,
+                 imported: list[ResultRecord] | None = None, claims_path: Path | None = None,
+                 gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD,
+                 title: str = "Open vs closed LLMs") -> ReportTables:
+    """Tabulate and write every output format into `out_dir`."""
+    from openvsclosed.report.publish import write_report
+
+    results = gather_results(results_dir, reported=reported, imported=imported)
+    tables = build_tables(results, claims_path=claims_path, gpu_hour_usd=gpu_hour_usd)
+    tables.files = write_report(out_dir, tables, title)
+    return tables
+
+
+__all__ = ["ReportTables", "build_report", "build_tables", "gap_by_task", "gather_results",
+           "latest_results", "leaderboard"]

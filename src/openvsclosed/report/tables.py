@@ -1,5 +1,7 @@
-"""Pure pandas: the result frame -> the leaderboard and the per-task open-vs-closed gap.
+"""Pure pandas: result rows -> the leaderboard and the per-task open-vs-closed gap.
 
+Rows carry a `source` (measured, imported, reported). Sources are compared only with
+themselves: a published number is never silently averaged with, or set against, a measured one.
 Scores leave here in points (0-100) so every renderer shows the same numbers.
 """
 
@@ -9,55 +11,77 @@ import math
 
 import pandas as pd
 
-LEADERBOARD_COLUMNS = ["model", "label", "access", "organization", "task", "metric", "score",
-                       "stderr", "n"]
-GAP_COLUMNS = ["task", "metric", "best_open", "open_score", "open_stderr", "open_n",
+from openvsclosed.report.stats import paired_bootstrap, significant, unpaired_ci
+
+LEADERBOARD_COLUMNS = ["model", "label", "access", "source", "organization", "released",
+                       "params_b", "task", "metric", "num_fewshot", "score", "stderr", "n",
+                       "note"]
+GAP_COLUMNS = ["task", "source", "metric", "best_open", "open_score", "open_stderr", "open_n",
                "best_closed", "closed_score", "closed_stderr", "closed_n", "gap", "gap_stderr",
-               "leader"]
+               "ci_low", "ci_high", "paired", "significant", "leader"]
+SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
 
 
 def latest_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per model and task: the most recently finished, when a store holds several."""
+    """One row per model, task and source: the most recently finished (or first reported)."""
     if frame.empty:
         return frame
-    ordered = frame.sort_values(["model", "task", "finished_at"], kind="stable")
-    return ordered.drop_duplicates(["model", "task"], keep="last").reset_index(drop=True)
+    frame = frame.copy()
+    if "source" not in frame:
+        frame["source"] = "measured"
+    ordered = frame.sort_values(["model", "task", "source", "finished_at"], kind="stable",
+                                na_position="first")
+    return ordered.drop_duplicates(["model", "task", "source"], keep="last").reset_index(drop=True)
 
 
 def leaderboard(results: pd.DataFrame) -> pd.DataFrame:
-    """Long format: one row per model and task, score and stderr in points."""
+    """Long format: one row per model, task and source, score and stderr in points."""
     if results.empty:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
-    board = results[LEADERBOARD_COLUMNS].copy()
+    board = results.reindex(columns=LEADERBOARD_COLUMNS).copy()
     board["score"] = board["score"] * 100
     board["stderr"] = board["stderr"] * 100
-    return board.sort_values(["task", "score", "model"], ascending=[True, False, True],
-                             kind="stable").reset_index(drop=True)
+    board["n"] = board["n"].astype("Int64")
+    board["num_fewshot"] = board["num_fewshot"].astype("Int64")
+    board["order"] = board["source"].map(SOURCE_ORDER)
+    board = board.sort_values(["task", "order", "score", "model"],
+                              ascending=[True, True, False, True], kind="stable")
+    return board.drop(columns="order").reset_index(drop=True)
 
 
-def gap_by_task(results: pd.DataFrame) -> pd.DataFrame:
-    """Per task: best open vs best closed model, gap = closed - open in points with its stderr.
+def gap_by_task(results: pd.DataFrame, bootstrap_iters: int = 10_000) -> pd.DataFrame:
+    """Per task and source: best open vs best closed, gap = closed - open in points, 95% CI.
 
-    The stderr of the gap treats the two scores as independent (different models, and in
-    general different documents); paired statistics over shared documents are sharper.
+    The interval is a paired bootstrap over the documents both models answered when their
+    samples overlap, else a normal interval from the two standard errors.
     """
     rows = []
     scored = results.dropna(subset=["score"]) if not results.empty else results
-    for task in sorted(scored["task"].unique()) if not scored.empty else []:
-        on_task = scored[scored["task"] == task]
-        row: dict[str, object] = {"task": task, "metric": on_task["metric"].iloc[0]}
+    keys = scored.groupby(["task", "source"]).size().index if not scored.empty else []
+    for task, source in sorted(keys, key=lambda k: (k[0], SOURCE_ORDER.get(k[1], 9))):
+        on_task = scored[(scored["task"] == task) & (scored["source"] == source)]
+        row: dict[str, object] = {"task": task, "source": source,
+                                  "metric": on_task["metric"].iloc[0]}
+        best = {}
         for side in ("open", "closed"):
             group = on_task[on_task["access"] == side].sort_values(
                 ["score", "model"], ascending=[False, True], kind="stable")
-            best = group.iloc[0] if not group.empty else None
-            row[f"best_{side}"] = best["label"] if best is not None else None
-            row[f"{side}_score"] = best["score"] * 100 if best is not None else None
-            row[f"{side}_stderr"] = _points(best["stderr"]) if best is not None else None
-            row[f"{side}_n"] = int(best["n"]) if best is not None else None
-        row.update(_gap(row))
+            best[side] = group.iloc[0] if not group.empty else None
+            top = best[side]
+            row[f"best_{side}"] = top["label"] if top is not None else None
+            row[f"{side}_score"] = top["score"] * 100 if top is not None else None
+            row[f"{side}_stderr"] = _points(top.get("stderr")) if top is not None else None
+            row[f"{side}_n"] = _int(top.get("n")) if top is not None else None
+        row.update(_gap(row, best["open"], best["closed"], bootstrap_iters))
         rows.append(row)
     gap = pd.DataFrame(rows, columns=GAP_COLUMNS)
     return gap.astype({"open_n": "Int64", "closed_n": "Int64"})
+
+
+def open_wins(gap: pd.DataFrame, source: str = "measured") -> list[str]:
+    """Tasks on which the best open model scores above the best closed one."""
+    rows = gap[(gap["source"] == source) & (gap["leader"] == "open")]
+    return rows["task"].tolist()
 
 
 def _points(value: object) -> float | None:
@@ -66,12 +90,31 @@ def _points(value: object) -> float | None:
     return float(value) * 100
 
 
-def _gap(row: dict[str, object]) -> dict[str, object]:
-    open_score, closed_score = row["open_score"], row["closed_score"]
-    if open_score is None or closed_score is None:
-        return {"gap": None, "gap_stderr": None, "leader": None}
-    gap = float(closed_score) - float(open_score)
-    errs = (row["open_stderr"], row["closed_stderr"])
-    gap_se = math.hypot(*errs) if all(e is not None for e in errs) else None
+def _int(value: object) -> int | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
+def _gap(row: dict[str, object], top_open: pd.Series | None, top_closed: pd.Series | None,
+         iters: int) -> dict[str, object]:
+    empty = {"gap": None, "gap_stderr": None, "ci_low": None, "ci_high": None, "paired": None,
+             "significant": None, "leader": None}
+    if top_open is None or top_closed is None:
+        return empty
+    gap = float(row["closed_score"]) - float(row["open_score"])
+    se_o, se_c = row["open_stderr"], row["closed_stderr"]
+    gap_se = math.hypot(se_o, se_c) if se_o is not None and se_c is not None else None
+    interval, paired = unpaired_ci(gap, se_o, se_c), False
+    docs_o, docs_c = top_open.get("doc_scores"), top_closed.get("doc_scores")
+    if isinstance(docs_o, dict) and isinstance(docs_c, dict):
+        shared = sorted(set(docs_o) & set(docs_c))
+        if len(shared) >= 2 and len(shared) == len(docs_o) == len(docs_c):
+            mean, low, high = paired_bootstrap([docs_o[d] for d in shared],
+                                               [docs_c[d] for d in shared], iters)
+            interval, paired = (100 * low, 100 * high), True
     leader = "closed" if gap > 0 else "open" if gap < 0 else "tie"
-    return {"gap": gap, "gap_stderr": gap_se, "leader": leader}
+    return {"gap": gap, "gap_stderr": gap_se,
+            "ci_low": interval[0] if interval else None,
+            "ci_high": interval[1] if interval else None,
+            "paired": paired, "significant": significant(interval), "leader": leader}

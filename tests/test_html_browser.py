@@ -1,0 +1,67 @@
+"""The leaderboard page in a real headless Chromium: it loads offline, tables and plots render."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from openvsclosed.report import build_report
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("chromium is required under CI=true (make setup installs Debian's chromium)")
+    pytest.skip("no chromium on this machine")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    build_report(FIXTURES / "store", out, reported=True,
+                 claims_path=FIXTURES.parent.parent / "seeds" / "claims.yaml")
+    return out / "index.html"
+
+
+def browse(chromium, tmp_path, *args):
+    profile = tmp_path / "profile"
+    return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_tables_and_plots_render(chromium, page, tmp_path):
+    done = browse(chromium, tmp_path, "--virtual-time-budget=3000", "--dump-dom",
+                  page.as_uri())
+    body = re.search(r"<body[^>]*>", done.stdout)
+    assert body, done.stderr[-2000:]
+    attrs = dict(re.findall(r'data-([a-z-]+)="(\d+)"', body.group(0)))
+    assert attrs["plots"] == "3" and attrs["plots-loaded"] == "3"
+    assert int(attrs["rows"]) > 20
+    for table in ("t-leaderboard", "t-gap", "t-claims", "t-models", "t-lag", "t-efficiency"):
+        assert f'id="{table}"' in done.stdout
+    assert "Llama-like 70B" in done.stdout and "reported" in done.stdout
+
+
+def test_screenshot_is_not_blank(chromium, page, tmp_path):
+    shot = tmp_path / "page.png"
+    done = browse(chromium, tmp_path, "--window-size=1280,2000", f"--screenshot={shot}",
+                  page.as_uri())
+    assert shot.is_file(), done.stderr[-2000:]
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    inked = (pixels.mean(axis=2) < 0.85).mean()  # share of non-white pixels
+    assert 0.02 < inked < 0.6
+    assert np.unique(pixels.reshape(-1, 3), axis=0).shape[0] > 50  # text, colours, plots
