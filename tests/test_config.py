@@ -40,6 +40,7 @@ def test_good_config_resolves_catalog_entries_and_overrides(tmp_path):
     assert smol.model_args["gguf_file"].endswith(".gguf")
     assert isinstance(gpt, ApiModelSpec) and gpt.id == "gpt-4o-aug"
     assert gpt.api_key_env == "OPENAI_API_KEY" and gpt.openness == "closed"
+    assert (gpt.input_per_m, gpt.output_per_m) == (2.5, 10.0)  # the catalog's dated price
     assert local.batch_size == 4 and local.access == "open"
     assert server.openness == "open"
     assert cfg.tasks[0].name == "arc_easy" and cfg.tasks[1].num_fewshot == 5
@@ -70,7 +71,7 @@ def test_single_seed_sets_all_four(tmp_path):
          "each may appear once"),
         (GOOD.replace("id: my-local", "id: gpt-4o-aug"), "duplicate models", "gpt-4o-aug"),
         (GOOD.replace("id: my-local", "id: My Local"), "models[2].id", "not a slug"),
-        (GOOD.replace("name: demo", "name: demo\nprotocol: telepathy"), "protocol", "native"),
+        (GOOD.replace("name: demo", "name: demo\nprotocol: telepathy"), "protocol", "'chat'"),
     ],
 )
 def test_bad_input_names_file_key_and_what_is_allowed(tmp_path, text, key, allowed):

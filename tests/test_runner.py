@@ -106,9 +106,10 @@ def test_filters_and_limit(tmp_path):
         plan_jobs(run_config(), store, task_names=["nope"], env={})
 
 
-def test_closed_model_with_key_is_skipped_until_its_backend_exists(tmp_path):
+def test_closed_model_with_its_key_set_is_planned(tmp_path):
     plan = plan_jobs(run_config(), ResultStore(tmp_path), env={"OVC_TEST_KEY": "x"})
-    assert all("not available" in why for _, why in plan.skipped)
+    assert not plan.skipped and {j.model.id for j in plan.pending} == {"open-a", "open-b",
+                                                                       "closed-c"}
 
 
 def test_secrets_never_reach_the_failure_log(tmp_path):

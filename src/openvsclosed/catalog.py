@@ -70,6 +70,9 @@ class CatalogEntry(BaseModel):
         }
         if self.backend in API_BACKENDS:
             fields.update(api_model=self.api_model, api_key_env=self.api_key_env)
+            if self.price:
+                fields.update(input_per_m=self.price.input_per_m,
+                              output_per_m=self.price.output_per_m)
             if self.base_url:
                 fields["base_url"] = self.base_url
         else:

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openvsclosed.config import ApiModelSpec
+
 app = typer.Typer(
     no_args_is_help=True, add_completion=False,
     help="Measure whether open-weight LLMs have caught up with closed API models.",
@@ -65,6 +67,8 @@ ForceOpt = Annotated[bool, typer.Option(help="Re-run jobs that already finished.
 ResultsOpt = Annotated[Path | None, typer.Option(help="Where results go (overrides the config).")]
 DataOpt = Annotated[Path | None, typer.Option(
     help="Local dataset mirror (else OVC_DATA_DIR, else the config's data_dir, else the hub).")]
+MaxCostOpt = Annotated[float | None, typer.Option(
+    "--max-cost", help="Dollars: no API request is sent that would pass it.", min=0)]
 DryRunOpt = Annotated[
     bool, typer.Option(help="Print the plan (finished / to run / skipped) and exit.")]
 OutOpt = Annotated[
@@ -80,6 +84,7 @@ def run(
     force: ForceOpt = False,
     results_dir: ResultsOpt = None,
     data_dir: DataOpt = None,
+    max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Evaluate every model on every task; finished jobs are kept, never redone."""
@@ -96,39 +101,78 @@ def run(
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     _print_skips(plan)
+    budget = max_cost if max_cost is not None else cfg.max_cost_usd
     if dry_run:
         _print_plan(plan, store.root)
+        if any(isinstance(j.model, ApiModelSpec) for j in plan.pending):
+            _print_estimate(cfg, config, plan, mirror, budget)
         return
     if not plan.pending:
         _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in {store.root}, "
                   f"{len(plan.skipped)} skipped.")
         return
-    summary = _execute(cfg, config, plan, store, mirror)
+    summary = _execute(cfg, config, plan, store, mirror, budget)
+    spent = f"; API spend ${summary.cost_usd:.4f}" if summary.cost_usd else ""
+    budget_note = (f"; {len(summary.over_budget)} skipped for budget (--max-cost {budget:g})"
+                   if summary.over_budget else "")
     _out().print(f"{len(summary.done)} finished, {len(summary.failed)} failed, "
-              f"{len(plan.finished)} already done, {len(plan.skipped)} skipped; results in "
-              f"{store.root}" + (f"; failures logged in {store.failures_path}" if summary.failed
-                                 else ""))
+                 f"{len(plan.finished)} already done, {len(plan.skipped)} skipped{budget_note}"
+                 f"{spent}; results in {store.root}"
+                 + (f"; failures logged in {store.failures_path}" if summary.failed else ""),
+                 soft_wrap=True)
     raise typer.Exit(summary.exit_code)
 
 
-def _execute(cfg, config_path, plan, store, mirror):  # noqa: ANN001, ANN202
+def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
+    """The run's TaskManager, after rejecting unknown tasks and chat-only pairings."""
     from openvsclosed.config import ConfigError
-    from openvsclosed.models import load_model
-    from openvsclosed.runner import LmEvalEvaluator, run_jobs
-    from openvsclosed.tasks import build_task_manager, check_task_names
+    from openvsclosed.tasks import build_task_manager, check_protocol, check_task_names
 
     with _err().status("Indexing lm-eval tasks…"):
         manager = build_task_manager(mirror, include_path=cfg.task_paths)
     try:
         check_task_names(cfg, config_path, manager, {job.task.name for job in plan.pending})
+        check_protocol(plan.pending, manager, config_path)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
+    return manager
+
+
+def _execute(cfg, config_path, plan, store, mirror, max_cost):  # noqa: ANN001, ANN202
+    from openvsclosed.models import load_model
+    from openvsclosed.models.api import Budget
+    from openvsclosed.runner import LmEvalEvaluator, run_jobs
+
+    manager = _checked_manager(cfg, config_path, plan, mirror)
+    budget = Budget(max_usd=max_cost)
+
+    def load(spec):  # noqa: ANN001, ANN202
+        return load_model(spec, cache_dir=store.root / "cache", budget=budget)
+
     try:
-        return run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load_model,
+        return run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load,
                         console=_err())
     except KeyboardInterrupt:
         _err().print("Interrupted. Every finished job is stored; run the same command to resume.")
         raise typer.Exit(130) from None
+
+
+def _print_estimate(cfg, config_path, plan, mirror, budget) -> None:  # noqa: ANN001
+    from openvsclosed.estimate import estimate_jobs
+
+    manager = _checked_manager(cfg, config_path, plan, mirror)
+    rows = estimate_jobs([j for j in plan.pending if isinstance(j.model, ApiModelSpec)], manager)
+    table = Table(title="Estimated API spend (upper bound: full output allowance per request)")
+    for col in ("Model", "Requests", "Input tokens", "Output tokens", "Dollars"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        dollars = "no price" if r.usd is None else f"{r.usd:.4f}"
+        table.add_row(r.model_id, str(r.requests), str(r.input_tokens), str(r.output_tokens),
+                      dollars)
+    _out().print(table)
+    total = sum(r.usd or 0.0 for r in rows)
+    cap = f" against a budget of ${budget:g}" if budget is not None else ""
+    _out().print(f"At most about ${total:.4f}{cap}; cached responses cost nothing.")
 
 
 def _print_skips(plan) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog
 from openvsclosed.schema import Access, Protocol
@@ -85,12 +85,27 @@ class ApiModelSpec(_ModelSpecBase):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Name of the environment variable holding the key (never the key itself)."""
     base_url: str | None = None
+    """Full endpoint URL (…/v1/chat/completions, …/v1/messages); default: the provider's."""
     num_concurrent: int = Field(default=1, ge=1)
+    """Requests in flight at once."""
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    input_per_m: float | None = Field(default=None, ge=0)
+    """Dollars per million input tokens (from the catalog's dated price)."""
+    output_per_m: float | None = Field(default=None, ge=0)
+    timeout_s: int = Field(default=120, ge=1)
+    attempts: int = Field(default=6, ge=1)
+    """Tries per request on 429, 5xx, timeouts and connection errors."""
+    backoff_s: float = Field(default=1.0, ge=0)
+    """First retry wait (doubles each try, with jitter) unless the server sends Retry-After."""
+    max_backoff_s: float = Field(default=60.0, ge=0)
 
     @model_validator(mode="after")
     def _access_declared(self) -> ApiModelSpec:
-        if self.access is None and self.backend == "openai-compatible":
-            raise ValueError("`access` (open or closed) is required for openai-compatible")
+        if self.backend == "openai-compatible":
+            if self.access is None:
+                raise ValueError("`access` (open or closed) is required for openai-compatible")
+            if not self.base_url:
+                raise ValueError("`base_url` is required for openai-compatible")
         return self
 
     @property
@@ -124,17 +139,13 @@ class RunConfig(_Spec):
     task_paths: list[Path] = Field(default_factory=list)
     """Extra folders of lm-eval task YAMLs (like `lm_eval --include_path`), relative to the cwd."""
     protocol: Protocol = "native"
-    """`native`: each model scored its own best way (log-likelihoods where available)."""
+    """`native`: each model its own best way (log-likelihoods where available); `chat`: every
+    model, open ones through their chat template, on generative variants of the same tasks."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """No API request is sent that would take the run past this many dollars."""
     defaults: Defaults = Field(default_factory=Defaults)
     models: list[ModelSpec] = Field(min_length=1)
     tasks: list[TaskSpec] = Field(min_length=1)
-
-    @field_validator("protocol")
-    @classmethod
-    def _protocol_supported(cls, value: str) -> str:
-        if value != "native":
-            raise ValueError("only `native` is available in this version")
-        return value
 
     @model_validator(mode="after")
     def _unique(self) -> RunConfig:

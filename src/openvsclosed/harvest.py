@@ -31,6 +31,10 @@ PRIMARY_FILTERS = ("none", "strict-match", "flexible-extract", "get-answer", "re
 _NOT_METRICS = {"alias", "name", "sample_len", "sample_count", "samples", " "}
 
 
+NO_ANSWER = "[no answer]"
+"""What the chat variants' answer filter returns for a reply that states no answer."""
+
+
 class HarvestError(Exception):
     """lm-eval returned no result for the task we asked for."""
 
@@ -164,8 +168,15 @@ def harvest_record(
         duration_s=round((finished_at - started_at).total_seconds(), 3),
         environment={k: _plain(results.get(k)) for k in ("transformers_version", "max_length")
                      if results.get(k) is not None},
-        samples=harvest_samples(results, leaves),
+        samples=(samples := harvest_samples(results, leaves)),
+        no_answer=sum(1 for x in samples if NO_ANSWER in _flat(x.filtered_resps)),
     )
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
 
 
 API_MODEL_TYPES = ("openai", "anthropic", "gemini", "google", "textsynth")

@@ -29,8 +29,10 @@ from rich.progress import (
 from openvsclosed.config import ApiModelSpec, ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
 from openvsclosed.harvest import harvest_record
 from openvsclosed.models import identity_args, model_identity, unrunnable_reason
+from openvsclosed.models.api import BudgetExceeded
 from openvsclosed.schema import FailureRecord, JobKeyFields
 from openvsclosed.store import ResultStore
+from openvsclosed.tasks import chat_variant
 
 KEY_SCHEME = 1
 """Bumped when what goes into a job key changes, so old results are not mistaken for new."""
@@ -54,6 +56,17 @@ class Job:
     def label(self) -> str:
         """How progress lines name the job."""
         return f"{self.model.id} × {self.task.name}"
+
+    @property
+    def lm_eval_task(self) -> str:
+        """The task lm-eval runs: the chat variant under protocol chat."""
+        return chat_variant(self.task.name) if self.key_fields.protocol == "chat" \
+            else self.task.name
+
+    @property
+    def chat(self) -> bool:
+        """Whether prompts go through the chat template (protocol chat, or any chat API)."""
+        return self.key_fields.protocol == "chat" or isinstance(self.model, ApiModelSpec)
 
 
 def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float | None,
@@ -137,7 +150,10 @@ class RunSummary:
 
     done: list[Job] = field(default_factory=list)
     failed: list[tuple[Job, str]] = field(default_factory=list)
+    over_budget: list[Job] = field(default_factory=list)
+    """Jobs not run (or stopped) because the next request would pass the budget."""
     models_loaded: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -159,7 +175,8 @@ class LmEvalEvaluator:
         limit = fields.limit
         python_seed, numpy_seed, torch_seed, fewshot_seed = fields.seed
         return simple_evaluate(
-            model=lm, tasks=[job.task.name], num_fewshot=fields.num_fewshot,
+            model=lm, tasks=[job.lm_eval_task], num_fewshot=fields.num_fewshot,
+            apply_chat_template=job.chat,
             limit=int(limit) if limit is not None and limit >= 1 else limit,
             task_manager=self.task_manager, log_samples=True,
             random_seed=python_seed, numpy_random_seed=numpy_seed,
@@ -212,6 +229,10 @@ def run_jobs(
         bar = progress.add_task("jobs", total=len(plan.pending))
         for jobs in by_model.values():
             spec = jobs[0].model
+            if summary.over_budget and isinstance(spec, ApiModelSpec):
+                summary.over_budget.extend(jobs)  # the budget is spent: load nothing more
+                progress.advance(bar, len(jobs))
+                continue
             progress.update(bar, description=f"loading {spec.id}")
             try:
                 lm = load_model(spec)
@@ -223,7 +244,10 @@ def run_jobs(
                 continue
             for job in jobs:
                 progress.update(bar, description=job.label)
-                _run_one(job, lm, evaluate, store, summary, fail, progress.console)
+                if summary.over_budget and isinstance(spec, ApiModelSpec):
+                    summary.over_budget.append(job)
+                else:
+                    _run_one(job, lm, evaluate, store, summary, fail, progress.console)
                 progress.advance(bar)
             del lm
             gc.collect()
@@ -233,21 +257,39 @@ def run_jobs(
 def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary: RunSummary,
              fail: Callable[[Job, BaseException], None], console: Console) -> None:
     started, clock = datetime.now(timezone.utc), time.perf_counter()
+    meter = getattr(lm, "meter", None)
+    before = meter.snapshot() if meter is not None else {}
     try:
         results = evaluate(lm, job)
         finished = datetime.now(timezone.utc)
         record = harvest_record(
-            results, task=job.task.name, key=job.key, key_fields=job.key_fields,
+            results, task=job.lm_eval_task, key=job.key, key_fields=job.key_fields,
             model=model_identity(job.model), metric=job.task.metric,
             started_at=started, finished_at=finished,
         )
+        usage = {k: v - before[k] for k, v in meter.snapshot().items()} if meter else {}
+        record = record.model_copy(update={
+            "task": job.task.name,
+            "lm_eval_task": job.lm_eval_task if job.lm_eval_task != job.task.name else None,
+            "cost_usd": round(usage["cost_usd"], 8) if usage else None,
+            "usage": {k: v for k, v in usage.items() if k != "cost_usd"},
+        })
         store.put(record)
+    except BudgetExceeded as exc:
+        summary.over_budget.append(job)
+        console.print(f"[yellow]- {job.label}[/yellow]: skipped for budget ({exc})",
+                      soft_wrap=True)
+        return
     except Exception as exc:  # noqa: BLE001  (recorded, and the run goes on)
         fail(job, exc)
         return
     summary.done.append(job)
+    summary.cost_usd += record.usage.get("spent_usd", 0.0)
     primary = record.metric()
     score = "n/a" if primary is None or primary.value is None else f"{primary.value:.4f}"
     err = f" ± {primary.stderr:.4f}" if primary and primary.stderr is not None else ""
+    spend = (f", ${record.usage.get('spent_usd', 0.0):.4f} spent, "
+             f"{int(record.usage.get('requests', 0))} requests "
+             f"({int(record.usage.get('cached', 0))} cached)") if record.usage else ""
     console.print(f"[green]✓ {job.label}[/green]: {record.primary_metric} {score}{err} "
-                  f"(n={record.n}, {time.perf_counter() - clock:.1f} s)", soft_wrap=True)
+                  f"(n={record.n}{spend}, {time.perf_counter() - clock:.1f} s)", soft_wrap=True)

@@ -106,6 +106,13 @@ class ResultRecord(_Record):
     finished_at: datetime
     duration_s: float
     cost_usd: float | None = None
+    """List-price dollars of the job's API responses (cached ones too); None for local."""
+    usage: dict[str, float] = Field(default_factory=dict)
+    """API requests sent, served from cache and retried, tokens in/out, dollars spent now."""
+    lm_eval_task: str | None = None
+    """The lm-eval task actually run when it differs (the chat variant under protocol chat)."""
+    no_answer: int = 0
+    """Replies with no extractable answer (scored wrong, counted apart)."""
     environment: dict[str, Any] = Field(default_factory=dict)
     samples: list[SampleRecord] = Field(default_factory=list)
 

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from lm_eval.tasks import TaskManager
 
 OPTIONAL_SPLITS = ("training_split", "validation_split")
+PACKAGE_TASKS = Path(__file__).parent / "data" / "tasks"
+"""Our chat-protocol variants (ovc_*_chat), always on the TaskManager's include path."""
+CHAT_VARIANTS = {
+    "arc_easy": "ovc_arc_easy_chat", "arc_challenge": "ovc_arc_challenge_chat",
+    "arc_challenge_chat": "ovc_arc_challenge_chat", "mmlu": "ovc_mmlu_chat",
+    "mmlu_generative": "ovc_mmlu_chat", "hellaswag": "ovc_hellaswag_chat",
+    "winogrande": "ovc_winogrande_chat", "gsm8k": "gsm8k",
+}
+"""Task -> its generative variant for `protocol: chat` (gsm8k is generative already)."""
+LOGLIKELIHOOD_TYPES = frozenset({"loglikelihood", "multiple_choice", "loglikelihood_rolling"})
+
+
+def chat_variant(task: str) -> str:
+    """The task a chat-protocol run evaluates for `task` (itself when none is known)."""
+    return CHAT_VARIANTS.get(task, task)
 """Splits a task can run without: lm-eval then draws few-shot examples from the next split."""
 
 
@@ -93,10 +108,8 @@ def build_task_manager(
             cfg = super()._load_full_config(entry, overrides)
             return mirror_config(cfg, data_dir) if data_dir is not None else cfg
 
-    manager = TaskManager(
-        include_path=[str(p) for p in include_path] if include_path else None,
-        include_defaults=include_defaults,
-    )
+    paths = [str(PACKAGE_TASKS), *(str(p) for p in include_path or [])]
+    manager = TaskManager(include_path=paths, include_defaults=include_defaults)
     if data_dir is not None:
         manager._factory = MirrorTaskFactory(meta=manager._factory._meta)
     return manager
@@ -114,3 +127,33 @@ def check_task_names(config: RunConfig, source: Path, manager: TaskManager,
                 "(`lm_eval ls tasks`), or one under an include path."
             )
 
+
+
+def task_output_type(manager: TaskManager, name: str) -> str | None:
+    """A single task's output type, read from its YAML before anything runs (None for groups)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    entry = manager.task_index.get(name)
+    if entry is None:
+        return None
+    cfg = entry.cfg or (load_yaml(entry.yaml_path, resolve_func=False) if entry.yaml_path else {})
+    return cfg.get("output_type") if "group" not in cfg else None
+
+
+def check_protocol(jobs: list, manager: TaskManager, source: Path) -> None:
+    """Reject chat-only API models on log-likelihood tasks, naming the generative variant."""
+    from openvsclosed.config import ApiModelSpec
+
+    for job in jobs:
+        if not isinstance(job.model, ApiModelSpec):
+            continue
+        task = job.lm_eval_task
+        kind = task_output_type(manager, task)
+        if task in CHAT_VARIANTS and CHAT_VARIANTS[task] != task or kind in LOGLIKELIHOOD_TYPES:
+            variant = CHAT_VARIANTS.get(task)
+            hint = (f"set `protocol: chat` (it runs {variant!r}) or list {variant!r} instead"
+                    if variant else "use a generative (generate_until) task")
+            raise ConfigError(
+                f"{source}: model {job.model.id!r} is a chat API, which gives no "
+                f"log-likelihoods, but task {task!r} scores them; {hint}."
+            )

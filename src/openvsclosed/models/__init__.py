@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from openvsclosed.config import ApiModelSpec, LocalModelSpec
@@ -63,22 +64,40 @@ def resolve_args(args: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _PKG.sub(package_dir, v) if isinstance(v, str) else v for k, v in args.items()}
 
 
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1/chat/completions",
+    "anthropic": "https://api.anthropic.com/v1/messages",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions",
+}
+"""Gemini is reached through Google's OpenAI-compatible endpoint, with GEMINI_API_KEY."""
+
+
 def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str]) -> str | None:
     """Why a model's jobs are skipped rather than run (a missing key is a skip, not a failure)."""
-    if isinstance(spec, LocalModelSpec):
-        return None
-    if spec.api_key_env and not env.get(spec.api_key_env):
+    if isinstance(spec, ApiModelSpec) and spec.api_key_env and not env.get(spec.api_key_env):
         return f"{spec.api_key_env} is not set"
-    return f"the {spec.backend!r} API backend is not available in this version"
+    return None
 
 
-def load_model(spec: LocalModelSpec | ApiModelSpec) -> Any:
-    """Build the lm-eval LM once; the runner reuses it for all of the model's pending tasks."""
-    if not isinstance(spec, LocalModelSpec):
-        raise ModelUnavailable(unrunnable_reason(spec, {}) or "not a local model")
+def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = None,
+               budget: Any = None) -> Any:
+    """Build the lm-eval LM once; the runner reuses it for all of the model's pending tasks.
+
+    API models get a response cache under `cache_dir/<model id>` and the run's shared budget.
+    """
     from openvsclosed.models.registry import lm_eval_model_class
 
     cls = lm_eval_model_class(spec.backend)
+    if isinstance(spec, ApiModelSpec):
+        return cls(
+            model=spec.api_model, base_url=spec.base_url or DEFAULT_BASE_URLS[spec.backend],
+            num_concurrent=spec.num_concurrent, timeout=spec.timeout_s,
+            api_key_env=spec.api_key_env, input_per_m=spec.input_per_m,
+            output_per_m=spec.output_per_m, budget=budget,
+            cache_dir=str(Path(cache_dir) / spec.id) if cache_dir else None,
+            requests_per_minute=spec.requests_per_minute, attempts=spec.attempts,
+            backoff_s=spec.backoff_s, max_backoff_s=spec.max_backoff_s,
+        )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
     return cls.create_from_arg_obj(resolve_args(spec.model_args), extra)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-BACKEND_TO_LM_EVAL = {"hf": "hf", "vllm": "vllm", "fake": "ovc-fake"}
+BACKEND_TO_LM_EVAL = {
+    "hf": "hf", "vllm": "vllm", "fake": "ovc-fake", "openai": "ovc-openai-chat",
+    "anthropic": "ovc-anthropic-chat", "gemini": "ovc-local-chat",
+    "openai-compatible": "ovc-local-chat",
+}
 
 
 def ensure_registered() -> None:
@@ -13,9 +17,12 @@ def ensure_registered() -> None:
     from lm_eval.api.registry import model_registry
 
     if "ovc-fake" not in model_registry:
+        from openvsclosed.models.api import api_classes
         from openvsclosed.models.fake import FakeLM
 
         model_registry.register("ovc-fake")(FakeLM)
+        for name, cls in api_classes().items():
+            model_registry.register(name)(cls)
 
 
 def lm_eval_model_class(backend: str) -> Any:

@@ -87,7 +87,7 @@ def leaderboard_rows(board: pd.DataFrame) -> DisplayTable:
 def gap_rows(gap: pd.DataFrame) -> DisplayTable:
     """Per task and source: best open vs best closed, gap with its 95% interval."""
     header = ["Task", "Source", "Best open", "Open", "Best closed", "Closed",
-              "Gap [95% CI]", "Significant", "Leader"]
+              "Gap [95% CI]", "Significant", "Leader", "Protocol"]
     rows, classes = [], []
     for _, r in gap.iterrows():
         ci = "" if missing(r["ci_low"]) else f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
@@ -100,11 +100,13 @@ def gap_rows(gap: pd.DataFrame) -> DisplayTable:
             fmt_with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
             (fmt_num(r["gap"]) + ci + kind) if not missing(r["gap"]) else MISSING,
             sig, fmt_text(r["leader"], "not measured"),
+            ("⚠ " if str(r["protocol"]).startswith("mixed") else "") + fmt_text(r["protocol"]),
         ])
         classes.append([str(r["leader"]), r["source"]])
     note = ("Gap = best closed - best open in points; positive: closed leads. The interval is a "
             "paired bootstrap over shared documents where marked, else from the two standard "
-            "errors; reported numbers have none.")
+            "errors; reported numbers have none. ⚠ marks a comparison whose two sides ran under "
+            "different protocols (native log-likelihoods vs chat generation).")
     return DisplayTable("gap", "Open vs closed gap per task", header, rows, note, classes)
 
 
@@ -178,7 +180,8 @@ def to_markdown(table: DisplayTable, level: int = 2) -> str:
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}", "±": r"$\pm$", "≥": r"$\geq$", "—": "--"}
+                "^": r"\textasciicircum{}", "±": r"$\pm$", "≥": r"$\geq$", "—": "--",
+                "⚠": r"$\triangle$"}
 
 
 def tex_escape(text: str) -> str:

@@ -18,7 +18,7 @@ LEADERBOARD_COLUMNS = ["model", "label", "access", "source", "organization", "re
                        "note"]
 GAP_COLUMNS = ["task", "source", "metric", "best_open", "open_score", "open_stderr", "open_n",
                "best_closed", "closed_score", "closed_stderr", "closed_n", "gap", "gap_stderr",
-               "ci_low", "ci_high", "paired", "significant", "leader"]
+               "ci_low", "ci_high", "paired", "significant", "leader", "protocol"]
 SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
 
 
@@ -73,6 +73,7 @@ def gap_by_task(results: pd.DataFrame, bootstrap_iters: int = 10_000) -> pd.Data
             row[f"{side}_stderr"] = _points(top.get("stderr")) if top is not None else None
             row[f"{side}_n"] = _int(top.get("n")) if top is not None else None
         row.update(_gap(row, best["open"], best["closed"], bootstrap_iters))
+        row["protocol"] = _protocol(best["open"], best["closed"])
         rows.append(row)
     gap = pd.DataFrame(rows, columns=GAP_COLUMNS)
     return gap.astype({"open_n": "Int64", "closed_n": "Int64"})
@@ -82,6 +83,15 @@ def open_wins(gap: pd.DataFrame, source: str = "measured") -> list[str]:
     """Tasks on which the best open model scores above the best closed one."""
     rows = gap[(gap["source"] == source) & (gap["leader"] == "open")]
     return rows["task"].tolist()
+
+
+def _protocol(top_open: pd.Series | None, top_closed: pd.Series | None) -> str | None:
+    """The shared protocol, or `mixed (open vs closed)` when the two sides ran differently."""
+    found = [p.get("protocol") if p is not None else None for p in (top_open, top_closed)]
+    found = [p if isinstance(p, str) else None for p in found]
+    if found[0] == found[1] or None in found:
+        return found[0] or found[1]
+    return f"mixed ({found[0]} vs {found[1]})"
 
 
 def _points(value: object) -> float | None:
