@@ -140,3 +140,14 @@ def test_report_imports_plain_lm_eval_results(tmp_path):
     broken.write_text("{}")
     bad = invoke("report", str(store), "--import", str(broken))
     assert bad.exit_code == 2 and "not an lm_eval results file" in bad.output
+
+
+def test_validate_checks_protocol_pairings(tmp_path):
+    config = tmp_path / "v.yaml"
+    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"], "tasks": ["arc_easy"]}))
+    bad = invoke("validate", str(config))
+    assert bad.exit_code == 2 and "ovc_arc_easy_chat" in " ".join(bad.output.split())
+    config.write_text(json.dumps({"name": "v", "protocol": "chat", "models": ["gpt-4o"],
+                                  "tasks": ["arc_easy", "mmlu", "winogrande", "gsm8k"]}))
+    good = invoke("validate", str(config))
+    assert good.exit_code == 0 and "valid" in good.output

@@ -203,13 +203,17 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
 def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, catalog ids, lm-eval task names) without running anything."""
     from openvsclosed.config import ConfigError, load_config
-    from openvsclosed.tasks import build_task_manager, check_task_names
+    from openvsclosed.runner import lm_eval_version, make_job
+    from openvsclosed.tasks import build_task_manager, check_protocol, check_task_names
 
     try:
         cfg = load_config(config)
         with _err().status("Indexing lm-eval tasks…"):
             manager = build_task_manager(include_path=cfg.task_paths)
         check_task_names(cfg, config, manager)
+        version = lm_eval_version()
+        check_protocol([make_job(m, t, cfg, None, version) for m in cfg.models
+                        for t in cfg.tasks], manager, config)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     _out().print(f"{config}: valid ({len(cfg.models)} models x {len(cfg.tasks)} tasks).")

@@ -7,8 +7,6 @@ job); local models cost their wall time times a GPU-hour price the reader choose
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 DEFAULT_GPU_HOUR_USD = 2.0
@@ -45,10 +43,6 @@ def efficiency(results: pd.DataFrame, gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD
 
 
 def _num(value: object) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    """A float, or None for anything missing or non-numeric (pandas' NA and NaN included)."""
+    number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    return None if pd.isna(number) else float(number)
