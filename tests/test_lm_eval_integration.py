@@ -54,3 +54,36 @@ def test_split_missing_from_mirror_fails_with_expected_path(tmp_path, manager, t
     assert len(summary.failed) == 2 and len(summary.done) == 2
     message = store.failures()[0].message
     assert str(toy_mirror / "ovc-fixtures__toy" / "mc" / "validation.parquet") in message
+
+
+@pytest.fixture(scope="module")
+def hellaswag_mirror(tmp_path_factory):
+    """Made-up documents in Rowan/hellaswag's layout (the real data is not in the mirror)."""
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("hs-mirror")
+    rows = [{"ind": i, "activity_label": "Cooking", "ctx_a": f"A cook heats pan number {i}.",
+             "ctx_b": "then the cook", "ctx": f"A cook heats pan number {i}. then the cook",
+             "endings": ["adds oil.", "sings to the pan.", "throws it away.", "sleeps."],
+             "source_id": "made-up", "split": "val", "split_type": "indomain",
+             "label": str(i % 4)} for i in range(6)]
+    path = root / "Rowan__hellaswag" / "default" / "validation.parquet"
+    path.parent.mkdir(parents=True)
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    return root
+
+
+def test_chat_protocol_runs_hellaswag_variant_on_made_up_documents(tmp_path, hellaswag_mirror):
+    manager = build_task_manager(hellaswag_mirror, include_defaults=False)
+    cfg = run_config(protocol="chat", tasks=[{"name": "hellaswag"}],
+                     models=[{"id": "fake-chat", "backend": "fake"}])
+    store = ResultStore(tmp_path)
+    summary = run_jobs(plan_jobs(cfg, store, env={}), store, evaluate=LmEvalEvaluator(manager),
+                       load_model=load_model, console=QUIET, env={})
+    assert summary.exit_code == 0, summary.failed
+    (record,) = store.records()
+    assert record.task == "hellaswag" and record.lm_eval_task == "ovc_hellaswag_chat"
+    assert record.key_fields.protocol == "chat" and record.n == 4  # limit 4 from run_config
+    assert record.primary_metric == "exact_match,get-answer"
+    # the fake model answers "The answer is X." which the filter reads as the letter X
+    assert all(s.filtered_resps[0] in "ABCD" for s in record.samples) and record.no_answer == 0

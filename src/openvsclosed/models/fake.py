@@ -32,6 +32,21 @@ class FakeLM(LM):
         """Pseudo rolling log-likelihoods."""
         return [-100.0 * self._unit("rolling", *r.args[:1]) for r in requests]
 
+    @property
+    def tokenizer_name(self) -> str:
+        """Names the (absent) tokenizer in lm-eval's few-shot cache keys."""
+        return "ovc-fake"
+
+    def chat_template(self, chat_template: bool | str = False) -> str:
+        """The plain role-prefixed template below, so protocol chat runs on the fake model too."""
+        return "role: content"
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]],
+                            add_generation_prompt: bool = True) -> str:
+        """Role-prefixed turns, ending with the assistant's turn."""
+        text = "\n".join(f"{m['role']}: {m['content']}" for m in chat_history)
+        return text + ("\nassistant:" if add_generation_prompt else "")
+
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         """A short answer chosen by hash: a letter and a number, so both MC and math parse."""
         out = []
