@@ -151,3 +151,10 @@ def test_validate_checks_protocol_pairings(tmp_path):
                                   "tasks": ["arc_easy", "mmlu", "winogrande", "gsm8k"]}))
     good = invoke("validate", str(config))
     assert good.exit_code == 0 and "valid" in good.output
+    # native protocol: lm-eval's own generative tasks are fine, groups are checked leaf by leaf
+    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"],
+                                  "tasks": ["arc_challenge_chat", "mmlu_generative", "gsm8k"]}))
+    assert invoke("validate", str(config)).exit_code == 0
+    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"], "tasks": ["mmlu"]}))
+    bad = invoke("validate", str(config))
+    assert bad.exit_code == 2 and "'ovc_mmlu_chat'" in " ".join(bad.output.split())

@@ -36,7 +36,7 @@ def _err() -> Console:
     return _console(stderr=True)
 
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
+EXIT_USAGE = 2
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -108,11 +108,11 @@ def run(
             _print_estimate(cfg, config, plan, mirror, budget)
         return
     if not plan.pending:
-        _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in {store.root}, "
-                  f"{len(plan.skipped)} skipped.")
+        _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in "
+                     f"{store.root}, {len(plan.skipped)} skipped.")
         return
     summary = _execute(cfg, config, plan, store, mirror, budget)
-    spent = f"; API spend ${summary.cost_usd:.4f}" if summary.cost_usd else ""
+    spent = f"; API spend ${summary.spent_usd:.4f}" if summary.spent_usd else ""
     budget_note = (f"; {len(summary.over_budget)} skipped for budget (--max-cost {budget:g})"
                    if summary.over_budget else "")
     _out().print(f"{len(summary.done)} finished, {len(summary.failed)} failed, "
@@ -196,7 +196,7 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
                       "all" if f.limit is None else f"{f.limit:g}", status)
     _out().print(table)
     _out().print(f"{len(plan.finished)} finished, {len(plan.pending)} to run, "
-              f"{len(plan.skipped)} skipped.")
+                 f"{len(plan.skipped)} skipped.")
 
 
 @app.command()
@@ -317,7 +317,7 @@ def epoch_lag(csv: EpochArg, out_dir: OutOpt = None, tolerance: ToleranceOpt = 0
         raise _usage_error(f"{csv}: not Epoch's trends file (missing column {exc}).") from None
     lags = lag_table(points, tolerance=tolerance, cutoff=EPOCH_PUBLISHED)
     summary = lag_summary(lags)
-    table = lag_rows(lags, summary)
+    table = lag_rows(lags.assign(source="epoch"), {"epoch": summary})
     _out().print(to_markdown(table), highlight=False, soft_wrap=True)
     if out_dir is not None:
         write_atomic(out_dir / "epoch_lag.md", to_markdown(table, level=1))

@@ -29,27 +29,38 @@ class SpendEstimate:
 def estimate_jobs(jobs: list[Any], manager: Any) -> list[SpendEstimate]:
     """Per model, the requests and tokens its pending jobs would send."""
     out: dict[str, SpendEstimate] = {}
+    counted: dict[tuple, tuple[int, int, int]] = {}
     for job in jobs:
+        fields = job.key_fields
+        shape = (job.lm_eval_task, fields.limit, fields.num_fewshot)
+        if shape not in counted:  # the same task is loaded once, however many models run it
+            counted[shape] = _count(manager, *shape)
+        requests, tokens_in, tokens_out = counted[shape]
         est = out.setdefault(job.model.id, SpendEstimate(job.model.id))
-        loaded = manager.load([job.lm_eval_task])
-        for task in loaded["tasks"].values():
-            docs = list(task.test_docs() if task.has_test_docs() else task.validation_docs())
-            limit = job.key_fields.limit
-            count = len(docs) if limit is None else (
-                int(limit) if limit >= 1 else int(len(docs) * limit + 0.999))
-            docs = docs[:count]
-            shots = job.key_fields.num_fewshot or 0
-            gen = (task.config.generation_kwargs or {})
-            max_out = int(gen.get("max_gen_toks", DEFAULT_MAX_OUTPUT))
-            for doc in docs:
-                text = str(task.doc_to_text(doc))
-                est.requests += 1
-                est.input_tokens += (len(text) * (1 + shots)) // CHARS_PER_TOKEN + \
-                    CHAT_OVERHEAD_TOKENS
-                est.output_tokens += max_out
+        est.requests += requests
+        est.input_tokens += tokens_in
+        est.output_tokens += tokens_out
         price_in, price_out = job.model.input_per_m, job.model.output_per_m
         if price_in is None or price_out is None:
             est.usd = None
         elif est.usd is not None:
-            est.usd = (est.input_tokens * price_in + est.output_tokens * price_out) / 1e6
+            est.usd += (tokens_in * price_in + tokens_out * price_out) / 1e6
     return list(out.values())
+
+
+def _count(manager: Any, task_name: str, limit: float | None,
+           shots: int | None) -> tuple[int, int, int]:
+    """(requests, input tokens, output tokens) of one task at one limit and shot count."""
+    requests = tokens_in = tokens_out = 0
+    for task in manager.load([task_name])["tasks"].values():
+        docs = list(task.test_docs() if task.has_test_docs() else task.validation_docs())
+        count = len(docs) if limit is None else (
+            int(limit) if limit >= 1 else int(len(docs) * limit + 0.999))
+        max_out = int((task.config.generation_kwargs or {}).get("max_gen_toks",
+                                                                DEFAULT_MAX_OUTPUT))
+        for doc in docs[:count]:
+            requests += 1
+            tokens_in += len(str(task.doc_to_text(doc))) * (1 + (shots or 0)) // \
+                CHARS_PER_TOKEN + CHAT_OVERHEAD_TOKENS
+            tokens_out += max_out
+    return requests, tokens_in, tokens_out

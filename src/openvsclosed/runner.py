@@ -153,7 +153,8 @@ class RunSummary:
     over_budget: list[Job] = field(default_factory=list)
     """Jobs not run (or stopped) because the next request would pass the budget."""
     models_loaded: list[str] = field(default_factory=list)
-    cost_usd: float = 0.0
+    spent_usd: float = 0.0
+    """Dollars this run paid for fresh API responses (cache hits cost nothing)."""
 
     @property
     def exit_code(self) -> int:
@@ -284,7 +285,7 @@ def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary:
         fail(job, exc)
         return
     summary.done.append(job)
-    summary.cost_usd += record.usage.get("spent_usd", 0.0)
+    summary.spent_usd += record.usage.get("spent_usd", 0.0)
     primary = record.metric()
     score = "n/a" if primary is None or primary.value is None else f"{primary.value:.4f}"
     err = f" ± {primary.stderr:.4f}" if primary and primary.stderr is not None else ""

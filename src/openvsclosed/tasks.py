@@ -129,30 +129,52 @@ def check_task_names(config: RunConfig, source: Path, manager: TaskManager,
 
 
 
-def task_output_type(manager: TaskManager, name: str) -> str | None:
-    """A single task's output type, read from its YAML before anything runs (None for groups)."""
+def output_types(manager: TaskManager, name: str, depth: int = 0) -> set[str]:
+    """The request types a task, group or tag needs, read from YAML before anything runs."""
+    from lm_eval.tasks._index import Kind
     from lm_eval.tasks._yaml_loader import load_yaml
 
     entry = manager.task_index.get(name)
-    if entry is None:
-        return None
+    if entry is None or depth > 8:
+        return set()
+    if entry.kind == Kind.TAG:
+        return {t for leaf in entry.tags for t in output_types(manager, leaf, depth + 1)}
     cfg = entry.cfg or (load_yaml(entry.yaml_path, resolve_func=False) if entry.yaml_path else {})
-    return cfg.get("output_type") if "group" not in cfg else None
+    if entry.kind != Kind.GROUP:
+        return {cfg["output_type"]} if cfg.get("output_type") else set()
+    return {t for member in _members(cfg.get("task") or [])
+            for t in output_types(manager, member, depth + 1)}
+
+
+def _members(items: list) -> list[str]:
+    """Names listed in a group's `task:`, inline sub-groups flattened."""
+    names = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and "group" in item and "task" in item:
+            names.extend(_members(item["task"] if isinstance(item["task"], list)
+                                  else [item["task"]]))
+        elif isinstance(item, dict) and isinstance(item.get("task"), str):
+            names.append(item["task"])
+    return names
 
 
 def check_protocol(jobs: list, manager: TaskManager, source: Path) -> None:
     """Reject chat-only API models on log-likelihood tasks, naming the generative variant."""
     from openvsclosed.config import ApiModelSpec
 
+    checked: dict[str, bool] = {}
     for job in jobs:
         if not isinstance(job.model, ApiModelSpec):
             continue
         task = job.lm_eval_task
-        kind = task_output_type(manager, task)
-        if task in CHAT_VARIANTS and CHAT_VARIANTS[task] != task or kind in LOGLIKELIHOOD_TYPES:
+        if task not in checked:
+            checked[task] = bool(output_types(manager, task) & LOGLIKELIHOOD_TYPES)
+        if checked[task]:
             variant = CHAT_VARIANTS.get(task)
             hint = (f"set `protocol: chat` (it runs {variant!r}) or list {variant!r} instead"
-                    if variant else "use a generative (generate_until) task")
+                    if variant and variant != task else "use a generative (generate_until) task")
             raise ConfigError(
                 f"{source}: model {job.model.id!r} is a chat API, which gives no "
                 f"log-likelihoods, but task {task!r} scores them; {hint}."

@@ -156,24 +156,25 @@ class ResilientAPI:
         return key or "no-key"
 
     # ---- lm-eval's two entry points, reduced to payload -> self.send(payload)
+    def _payload(self, messages: Any, generate: bool, gen_kwargs: dict | None,
+                 **kwargs: Any) -> dict:
+        if self.eos_string:  # else each class keeps its own default end-of-turn string
+            kwargs["eos"] = self.eos_string
+        return self._create_payload(self.create_message(messages), generate=generate,
+                                    gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
+                                    **kwargs)
+
     def model_call(self, messages: Any, *, generate: bool = True,
                    gen_kwargs: dict | None = None, **kwargs: Any) -> dict:
         """Synchronous request (num_concurrent 1)."""
-        if self.eos_string:  # else each class keeps its own default end-of-turn string
-            kwargs["eos"] = self.eos_string
-        payload = self._create_payload(self.create_message(messages), generate=generate,
-                                       gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
-                                       **kwargs)
-        return self.send(payload)
+        return self.send(self._payload(messages, generate, gen_kwargs, **kwargs))
 
     async def amodel_call(self, session: Any, sem: asyncio.Semaphore, messages: Any, *,
                           generate: bool = True, cache_keys: list | None = None,
                           ctxlens: list | None = None, gen_kwargs: dict | None = None,
                           **kwargs: Any) -> list:
         """Concurrent request: the same `send`, in a worker thread, under lm-eval's semaphore."""
-        payload = self._create_payload(self.create_message(messages), generate=generate,
-                                       gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
-                                       **kwargs)
+        payload = self._payload(messages, generate, gen_kwargs, **kwargs)
         async with sem:
             loop = asyncio.get_running_loop()
             outputs = await loop.run_in_executor(self._workers(), self.send, payload)

@@ -26,7 +26,8 @@ class ReportTables:
     gap: pd.DataFrame
     models: pd.DataFrame
     lag: pd.DataFrame
-    lag_summary: dict
+    lag_summary: dict[str, dict]
+    """Pooled lag per source (never across sources)."""
     efficiency: pd.DataFrame
     points: pd.DataFrame
     claims: list[ClaimVerdict] = field(default_factory=list)
@@ -54,13 +55,10 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
                  gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD) -> ReportTables:
     """All the report's tables from one frame of result rows."""
     gap = gap_by_task(results)
-    lags = []
-    for source in ("measured", "imported", "reported"):
-        points = results_points(results[results["source"] == source]) if not results.empty \
-            else results_points(results)
-        if not points.empty:
-            lags.append(lag_table(points).assign(source=source))
-    lag = pd.concat(lags, ignore_index=True) if lags else lag_table(results_points(results))
+    points = results_points(results)
+    lags = {source: lag_table(on_source).assign(source=source)
+            for source, on_source in points.groupby("source", sort=True)}
+    lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(points)
     claims = judge_claims(load_claims(claims_path), results) if claims_path else []
     wins = open_wins(gap, "measured")
     sources = sorted(results["source"].unique()) if not results.empty else []
@@ -68,8 +66,9 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
              f"{', '.join(wins) or 'none'}.")
     return ReportTables(
         results=results, leaderboard=leaderboard(results), gap=gap,
-        models=model_summary(results), lag=lag, lag_summary=lag_summary(lag),
-        efficiency=efficiency(results, gpu_hour_usd), points=results_points(results),
+        models=model_summary(results), lag=lag,
+        lag_summary={source: lag_summary(frame) for source, frame in lags.items()},
+        efficiency=efficiency(results, gpu_hour_usd), points=points,
         claims=claims, intro=intro,
     )
 

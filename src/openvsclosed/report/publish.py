@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from openvsclosed.report.html import page
 from openvsclosed.report.plots import frontier_plot, gap_plot, params_plot
 from openvsclosed.report.render import (
@@ -48,7 +50,7 @@ def write_report(out_dir: Path, tables, title: str) -> list[Path]:  # noqa: ANN0
     for name, frame in frames.items():
         files[f"{name}.csv"] = to_csv(frame)
     claims = [vars(v) for v in tables.claims]
-    files["claims.csv"] = to_csv(__import__("pandas").DataFrame(claims))
+    files["claims.csv"] = to_csv(pd.DataFrame(claims))
     intro = tables.intro
     figures = "".join(f"![{cap}]({src})\n\n" for src, cap in FIGURES)
     files["report.md"] = (f"# {title}\n\n{intro}\n\n" +

@@ -123,23 +123,24 @@ def models_rows(summary: pd.DataFrame) -> DisplayTable:
     return DisplayTable("models", "Models", header, rows, note, classes)
 
 
-def lag_rows(lags: pd.DataFrame, summary: dict[str, object]) -> DisplayTable:
-    """Each closed state of the art and the open model that reached it."""
-    header = ["Task", "Closed state of the art", "Released", "Score", "First open to reach",
-              "Released", "Score", "Lag (months)"]
+def lag_rows(lags: pd.DataFrame, summaries: dict[str, dict[str, object]]) -> DisplayTable:
+    """Each closed state of the art and the open model that reached it; a summary per source."""
+    header = ["Task", "Source", "Closed state of the art", "Released", "Score",
+              "First open to reach", "Released", "Score", "Lag (months)"]
     rows = []
     for _, r in lags.iterrows():
         lag = fmt_num(r["lag_months"])
-        rows.append([r["benchmark"], r["closed_model"], str(r["closed_date"]),
-                     fmt_num(100 * r["closed_score"]), fmt_text(r["open_model"], "not yet"),
-                     fmt_text(r["open_date"]),
+        rows.append([r["benchmark"], fmt_text(r.get("source")), r["closed_model"],
+                     str(r["closed_date"]), fmt_num(100 * r["closed_score"]),
+                     fmt_text(r["open_model"], "not yet"), fmt_text(r["open_date"]),
                      MISSING if missing(r["open_score"]) else fmt_num(100 * r["open_score"]),
                      f"≥ {lag}" if r["censored"] else lag])
-    mean, median = summary.get("mean_months"), summary.get("median_months")
-    note = (f"Epoch AI's method: months until an open model scores within 2 points of each new "
-            f"closed state of the art. Mean {fmt_num(mean)}, median {fmt_num(median)} months over "
-            f"{summary.get('reached', 0)} reached; {summary.get('not_yet_reached', 0)} not yet "
-            "reached (≥: months to the data's last date).")
+    parts = [f"{source}: mean {fmt_num(s.get('mean_months'))}, median "
+             f"{fmt_num(s.get('median_months'))} months over {s.get('reached', 0)} reached, "
+             f"{s.get('not_yet_reached', 0)} not yet" for source, s in summaries.items()]
+    note = ("Epoch AI's method: months until an open model scores within 2 points of each new "
+            "closed state of the art (≥: not reached; months to the data's last date). "
+            + ("; ".join(parts) + "." if parts else ""))
     return DisplayTable("lag", "Lag of the open frontier", header, rows, note)
 
 
