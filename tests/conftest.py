@@ -76,3 +76,15 @@ def smollm2_dir() -> Path:
     if not (folder / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file():
         _required("SmolLM2-135M-Instruct.Q4_1.gguf")
     return folder
+
+
+@pytest.fixture(scope="session")
+def smol_server(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path):
+    """A real llm-katan serving SmolLM2 (exported from the GGUF) over OpenAI and Anthropic."""
+    from tests.katan import export_hf_checkpoint, katan
+
+    root = tmp_path_factory.mktemp("katan")
+    checkpoint = export_hf_checkpoint(smollm2_dir, root / "smol-hf")
+    with katan(str(checkpoint), "--backend", "transformers", "--device", "cpu",
+               "--max-tokens", "48", log=root / "server.log") as base:
+        yield base

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from openvsclosed.cli import app
 from openvsclosed.store import ResultStore
 from tests.conftest import REPO
-from tests.katan import export_hf_checkpoint, katan, stats
+from tests.katan import katan, stats
 
 pytestmark = pytest.mark.slow
 SENTINEL = "sk-ovc-SENTINEL-7f3a9c2e51"
@@ -23,15 +23,6 @@ SENTINEL = "sk-ovc-SENTINEL-7f3a9c2e51"
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def smol_server(tmp_path_factory, smollm2_dir):
-    root = tmp_path_factory.mktemp("katan")
-    checkpoint = export_hf_checkpoint(smollm2_dir, root / "smol-hf")
-    with katan(str(checkpoint), "--backend", "transformers", "--device", "cpu",
-               "--max-tokens", "48", log=root / "server.log") as base:
-        yield base
 
 
 @pytest.fixture
@@ -146,16 +137,6 @@ def test_budget_stops_spending_before_the_request_that_would_pass_it(tmp_path, s
     spent = sum(r.usage["spent_usd"] for r in records)
     assert spent <= 5.0 and sent < 6  # it stopped before sending everything
     assert not ResultStore(tmp_path / "results").failures()  # budget skips are not failures
-
-
-def test_native_protocol_rejects_a_chat_api_on_a_loglikelihood_task(tmp_path, shared_mirror,
-                                                                     key):
-    config = write_config(tmp_path, shared_mirror, [api_model("m", "http://127.0.0.1:9")],
-                          ["arc_easy"], protocol="native")
-    result = invoke("run", config)
-    text = " ".join(result.output.split())
-    assert result.exit_code == 2 and "gives no log-likelihoods" in text
-    assert "'ovc_arc_easy_chat'" in text and "protocol: chat" in text
 
 
 def test_missing_key_is_a_skip_not_a_failure(tmp_path, shared_mirror):

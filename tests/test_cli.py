@@ -131,7 +131,7 @@ def test_report_imports_plain_lm_eval_results(tmp_path):
     }))
     store = tmp_path / "empty-results"
     store.mkdir()
-    result = invoke("report", str(store), "--import", str(plain), "--no-reported",
+    result = invoke("report", str(store), "--import", f"open:{plain}", "--no-reported",
                     "--out", str(tmp_path / "rep"))
     assert result.exit_code == 0, result.output
     board = (tmp_path / "rep" / "leaderboard.csv").read_text()
@@ -142,19 +142,18 @@ def test_report_imports_plain_lm_eval_results(tmp_path):
     assert bad.exit_code == 2 and "not an lm_eval results file" in bad.output
 
 
-def test_validate_checks_protocol_pairings(tmp_path):
+def test_validate_routes_chat_apis_instead_of_rejecting(tmp_path):
+    """Under protocol native a chat API runs each task's chat variant; never a refusal."""
     config = tmp_path / "v.yaml"
-    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"], "tasks": ["arc_easy"]}))
-    bad = invoke("validate", str(config))
-    assert bad.exit_code == 2 and "ovc_arc_easy_chat" in " ".join(bad.output.split())
-    config.write_text(json.dumps({"name": "v", "protocol": "chat", "models": ["gpt-4o"],
-                                  "tasks": ["arc_easy", "mmlu", "winogrande", "gsm8k"]}))
-    good = invoke("validate", str(config))
-    assert good.exit_code == 0 and "valid" in good.output
-    # native protocol: lm-eval's own generative tasks are fine, groups are checked leaf by leaf
-    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"],
-                                  "tasks": ["arc_challenge_chat", "mmlu_generative", "gsm8k"]}))
-    assert invoke("validate", str(config)).exit_code == 0
-    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"], "tasks": ["mmlu"]}))
-    bad = invoke("validate", str(config))
-    assert bad.exit_code == 2 and "'ovc_mmlu_chat'" in " ".join(bad.output.split())
+    for protocol in ("native", "chat", "both"):
+        config.write_text(json.dumps({"name": "v", "protocol": protocol,
+                                      "models": ["gpt-4o", "smollm2-135m-instruct"],
+                                      "tasks": ["arc_easy", "mmlu", "winogrande", "gsm8k"]}))
+        good = invoke("validate", str(config))
+        assert good.exit_code == 0 and "0 unscorable" in good.output, good.output
+    # a log-likelihood task with no chat variant: the API job is skipped with the reason
+    config.write_text(json.dumps({"name": "v", "models": ["gpt-4o"], "tasks": ["piqa"]}))
+    noted = invoke("validate", str(config))
+    flat = " ".join(noted.output.split())
+    assert noted.exit_code == 0 and "gpt-4o × piqa will be skipped" in flat
+    assert "1 unscorable" in flat

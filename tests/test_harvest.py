@@ -11,7 +11,7 @@ from openvsclosed.harvest import (
     leaf_tasks,
     to_float,
 )
-from openvsclosed.runner import make_job
+from openvsclosed.plan import make_job
 from openvsclosed.schema import MetricRecord
 from tests.helpers import captured_results, run_config
 

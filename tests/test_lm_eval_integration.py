@@ -4,7 +4,8 @@ import pytest
 from rich.console import Console
 
 from openvsclosed.models import load_model
-from openvsclosed.runner import LmEvalEvaluator, plan_jobs, run_jobs
+from openvsclosed.plan import plan_jobs
+from openvsclosed.runner import LmEvalEvaluator, run_jobs
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import build_task_manager
 from tests.conftest import TOY_TASKS

@@ -6,7 +6,8 @@ import pytest
 from rich.console import Console
 
 from openvsclosed.config import ConfigError
-from openvsclosed.runner import plan_jobs, run_jobs
+from openvsclosed.plan import plan_jobs
+from openvsclosed.runner import run_jobs
 from openvsclosed.store import ResultStore
 from tests.helpers import captured_results, run_config
 

@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openvsclosed.config import ApiModelSpec
-
 app = typer.Typer(
     no_args_is_help=True, add_completion=False,
     help="Measure whether open-weight LLMs have caught up with closed API models.",
@@ -89,7 +87,7 @@ def run(
 ) -> None:
     """Evaluate every model on every task; finished jobs are kept, never redone."""
     from openvsclosed.config import ConfigError, load_config
-    from openvsclosed.runner import plan_jobs
+    from openvsclosed.plan import plan_jobs
     from openvsclosed.store import ResultStore
 
     try:
@@ -100,18 +98,19 @@ def run(
                          force=force, source=str(config))
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
-    _print_skips(plan)
     budget = max_cost if max_cost is not None else cfg.max_cost_usd
+    manager = _checked_manager(cfg, config, plan, mirror) if plan.pending else None
+    _print_skips(plan)
     if dry_run:
         _print_plan(plan, store.root)
-        if any(isinstance(j.model, ApiModelSpec) for j in plan.pending):
-            _print_estimate(cfg, config, plan, mirror, budget)
+        if any(j.model.is_api for j in plan.pending):
+            _print_estimate(plan, manager, budget)
         return
     if not plan.pending:
         _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in "
                      f"{store.root}, {len(plan.skipped)} skipped.")
         return
-    summary = _execute(cfg, config, plan, store, mirror, budget)
+    summary = _execute(plan, store, manager, budget)
     spent = f"; API spend ${summary.spent_usd:.4f}" if summary.spent_usd else ""
     budget_note = (f"; {len(summary.over_budget)} skipped for budget (--max-cost {budget:g})"
                    if summary.over_budget else "")
@@ -124,26 +123,25 @@ def run(
 
 
 def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
-    """The run's TaskManager, after rejecting unknown tasks and chat-only pairings."""
+    """The run's TaskManager, after rejecting unknown tasks; unscorable pairings are skipped."""
     from openvsclosed.config import ConfigError
-    from openvsclosed.tasks import build_task_manager, check_protocol, check_task_names
+    from openvsclosed.tasks import build_task_manager, check_task_names, unscorable_jobs
 
     with _err().status("Indexing lm-eval tasks…"):
         manager = build_task_manager(mirror, include_path=cfg.task_paths)
     try:
         check_task_names(cfg, config_path, manager, {job.task.name for job in plan.pending})
-        check_protocol(plan.pending, manager, config_path)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
+    plan.skip(unscorable_jobs(plan.pending, manager))
     return manager
 
 
-def _execute(cfg, config_path, plan, store, mirror, max_cost):  # noqa: ANN001, ANN202
+def _execute(plan, store, manager, max_cost):  # noqa: ANN001, ANN202
     from openvsclosed.models import load_model
     from openvsclosed.models.api import Budget
     from openvsclosed.runner import LmEvalEvaluator, run_jobs
 
-    manager = _checked_manager(cfg, config_path, plan, mirror)
     budget = Budget(max_usd=max_cost)
 
     def load(spec):  # noqa: ANN001, ANN202
@@ -157,11 +155,10 @@ def _execute(cfg, config_path, plan, store, mirror, max_cost):  # noqa: ANN001, 
         raise typer.Exit(130) from None
 
 
-def _print_estimate(cfg, config_path, plan, mirror, budget) -> None:  # noqa: ANN001
+def _print_estimate(plan, manager, budget) -> None:  # noqa: ANN001
     from openvsclosed.estimate import estimate_jobs
 
-    manager = _checked_manager(cfg, config_path, plan, mirror)
-    rows = estimate_jobs([j for j in plan.pending if isinstance(j.model, ApiModelSpec)], manager)
+    rows = estimate_jobs([j for j in plan.pending if j.model.is_api], manager)
     table = Table(title="Estimated API spend (upper bound: full output allowance per request)")
     for col in ("Model", "Requests", "Input tokens", "Output tokens", "Dollars"):
         table.add_column(col, justify="right")
@@ -178,20 +175,23 @@ def _print_estimate(cfg, config_path, plan, mirror, budget) -> None:  # noqa: AN
 def _print_skips(plan) -> None:  # noqa: ANN001
     seen: set[str] = set()
     for job, reason in plan.skipped:
-        if job.model.id not in seen:
-            seen.add(job.model.id)
-            _err().print(f"skipping {job.model.id}: {reason}", highlight=False)
+        if (job.model.id, reason) not in seen:
+            seen.add((job.model.id, reason))
+            what = job.model.id if reason.endswith("is not set") else job.label
+            _err().print(f"skipping {what}: {reason}", highlight=False, soft_wrap=True)
 
 
 def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
     table = Table(title=f"Plan (results in {root})")
-    for col in ("Model", "Task", "Shots", "Limit", "Status"):
+    for col in ("Model", "Task", "Protocol", "Shots", "Limit", "Status"):
         table.add_column(col)
     rows = [(j, "finished") for j in plan.finished] + [(j, "to run") for j in plan.pending]
     rows += [(j, f"skipped: {why}") for j, why in plan.skipped]
     for job, status in rows:
         f = job.key_fields
         table.add_row(job.model.id, job.task.name,
+                      job.protocol + ("" if job.lm_eval_task == job.task.name
+                                      else f" ({job.lm_eval_task})"),
                       "default" if f.num_fewshot is None else str(f.num_fewshot),
                       "all" if f.limit is None else f"{f.limit:g}", status)
     _out().print(table)
@@ -203,20 +203,24 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
 def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, catalog ids, lm-eval task names) without running anything."""
     from openvsclosed.config import ConfigError, load_config
-    from openvsclosed.runner import lm_eval_version, make_job
-    from openvsclosed.tasks import build_task_manager, check_protocol, check_task_names
+    from openvsclosed.plan import all_jobs
+    from openvsclosed.tasks import build_task_manager, check_task_names, unscorable_jobs
 
     try:
         cfg = load_config(config)
+        jobs = all_jobs(cfg, source=str(config))
         with _err().status("Indexing lm-eval tasks…"):
             manager = build_task_manager(include_path=cfg.task_paths)
         check_task_names(cfg, config, manager)
-        version = lm_eval_version()
-        check_protocol([make_job(m, t, cfg, None, version) for m in cfg.models
-                        for t in cfg.tasks], manager, config)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
-    _out().print(f"{config}: valid ({len(cfg.models)} models x {len(cfg.tasks)} tasks).")
+    unscorable = unscorable_jobs(jobs, manager)
+    for job, reason in unscorable:
+        _err().print(f"note: {job.label} will be skipped: {reason}", highlight=False,
+                     soft_wrap=True)
+    chat = sum(j.protocol == "chat" for j in jobs)
+    _out().print(f"{config}: valid ({len(cfg.models)} models x {len(cfg.tasks)} tasks: "
+                 f"{len(jobs)} jobs, {chat} by chat, {len(unscorable)} unscorable).")
 
 
 @app.command()
@@ -241,7 +245,8 @@ ReportDirArg = Annotated[Path | None, typer.Argument(
 ReportedOpt = Annotated[bool, typer.Option(
     "--reported/--no-reported", help="Show published scores beside measured ones (marked).")]
 ImportOpt = Annotated[list[Path] | None, typer.Option(
-    "--import", help="A results JSON written by the plain lm_eval command (repeatable).")]
+    "--import", help="A results JSON written by the plain lm_eval command, 0.3 or 0.4 "
+    "(repeatable); prefix open: or closed: for a model the catalog does not know.")]
 ClaimsOpt = Annotated[Path | None, typer.Option(
     help="Structured claims to judge (default: seeds/claims.yaml when present).")]
 GpuOpt = Annotated[float, typer.Option(
@@ -262,7 +267,8 @@ def report(
     published_only: PublishedOpt = False,
 ) -> None:
     """Leaderboard, gap per task with CIs, lag, claims' verdicts: terminal, md/csv/tex/json/html."""
-    from openvsclosed.harvest import HarvestError, harvest_lm_eval_file
+    from openvsclosed.harvest import HarvestError
+    from openvsclosed.imported import import_lm_eval_file
     from openvsclosed.report import build_report
     from openvsclosed.report.terminal import print_report
     from openvsclosed.store import StoreError
@@ -285,45 +291,57 @@ def report(
                            "seeds/claims.yaml.")
     claims = claims or (DEFAULT_CLAIMS if DEFAULT_CLAIMS.is_file() else None)
     try:
-        imported = [rec for path in import_paths or [] for rec in harvest_lm_eval_file(path)]
+        imported = [rec for path in import_paths or [] for rec in import_lm_eval_file(path)]
         tables = build_report(results_dir, out_dir or results_dir / "report", reported=reported,
                               imported=imported, claims_path=claims, gpu_hour_usd=gpu_hour_usd)
     except (StoreError, HarvestError) as exc:
         raise _usage_error(str(exc)) from None
     print_report(_out(), tables)
-    _out().print(f"Wrote {len(tables.files)} files into {tables.files[0].parent} "
-                 "(index.html, report.md, md/csv/tex tables, PNG plots).")
+    _out().print(f"Wrote {len(tables.files)} files into "
+                 f"{tables.files[0].parent} (index.html, report.md, md/csv/tex tables, PNG "
+                 "plots, lag_<source>.md with the three lag estimators).")
 
 
 EpochArg = Annotated[Path, typer.Argument(help="Epoch AI's epoch_open_model_trends.csv.")]
-ToleranceOpt = Annotated[float, typer.Option(help="Score tolerance (fraction) for reaching.")]
-TrustedOpt = Annotated[bool, typer.Option(help="Drop rows Epoch flags as untrusted.")]
+ToleranceOpt = Annotated[float, typer.Option(
+    help="Error-rate nats, -ln(1-acc), below a record that still count as reaching it "
+         "(Epoch's 0.02; 0 is strict).", min=0)]
+TrustedOpt = Annotated[bool, typer.Option(
+    help="Drop every row Epoch flags as suspect (-1) on every benchmark; default: Epoch's own "
+         "rule (suspect rows dropped on MMLU, and on GPQA from November 2023).")]
 
 
 @app.command("epoch-lag")
 def epoch_lag(csv: EpochArg, out_dir: OutOpt = None, tolerance: ToleranceOpt = 0.02,
               trusted_only: TrustedOpt = False) -> None:
-    """Reproduce Epoch AI's open-vs-closed lag analysis from their data file."""
-    from openvsclosed.report.lag import EPOCH_PUBLISHED, epoch_points, lag_summary, lag_table
+    """Reproduce Epoch AI's open-vs-closed lag analysis from their data file (three estimators)."""
+    from openvsclosed.report.epoch import epoch_lag as run_epoch_lag
+    from openvsclosed.report.lagfiles import records_rows, summary_rows, write_lag_files
     from openvsclosed.report.plots import frontier_plot
-    from openvsclosed.report.render import lag_rows, to_csv, to_markdown
+    from openvsclosed.report.render import to_csv, to_markdown
     from openvsclosed.store import write_atomic
 
     if not csv.is_file():
         raise _usage_error(f"{csv}: no such file; allowed: Epoch's open-model trends CSV.")
     try:
-        points = epoch_points(csv, trusted_only=trusted_only)
+        result = run_epoch_lag(csv, tolerance=tolerance,
+                               trust="no-suspect" if trusted_only else "epoch")
     except (KeyError, ValueError) as exc:
         raise _usage_error(f"{csv}: not Epoch's trends file (missing column {exc}).") from None
-    lags = lag_table(points, tolerance=tolerance, cutoff=EPOCH_PUBLISHED)
-    summary = lag_summary(lags)
-    table = lag_rows(lags.assign(source="epoch"), {"epoch": summary})
-    _out().print(to_markdown(table), highlight=False, soft_wrap=True)
+    estimates = result["estimates"]
+    _out().print(to_markdown(summary_rows(estimates["summary"], "Epoch's file")), highlight=False,
+                 soft_wrap=True)
+    _out().print(to_markdown(records_rows(result["records"])), highlight=False, soft_wrap=True)
+    comparison = result["comparison"]
+    _out().print("Per benchmark, ours vs Epoch's notebook: " + "; ".join(
+        f"{r.benchmark} {r.ours} (Epoch {r.epoch})" for r in comparison.itertuples()),
+        highlight=False, soft_wrap=True)
     if out_dir is not None:
-        write_atomic(out_dir / "epoch_lag.md", to_markdown(table, level=1))
-        write_atomic(out_dir / "epoch_lag.csv", to_csv(lags))
-        frontier_plot(points, out_dir / "epoch_frontiers.png")
-        _out().print(f"Wrote {out_dir}/epoch_lag.md, epoch_lag.csv, epoch_frontiers.png")
+        write_lag_files(estimates, out_dir, "epoch_lag", "Epoch's file")
+        write_atomic(out_dir / "epoch_lag_vs_epoch.csv", to_csv(comparison))
+        frontier_plot(result["points"], out_dir / "epoch_frontiers.png")
+        _out().print(f"Wrote {out_dir}/epoch_lag.md, epoch_lag_*.csv, epoch_lag_over_time.png, "
+                     "epoch_frontiers.png")
 
 
 def main() -> None:

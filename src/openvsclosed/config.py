@@ -8,13 +8,17 @@ from __future__ import annotations
 import difflib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog
-from openvsclosed.schema import Access, Protocol
+from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog, load_wire_profiles
+from openvsclosed.schema import Access
+
+ProtocolChoice = Literal["native", "chat", "both"]
+"""`native`: each model its own best way; `chat`: everyone through the chat protocol; `both`:
+open models both ways, so a chat-vs-chat gap sits beside each model's best-way score."""
 
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 DEFAULT_SEED = (0, 1234, 1234, 1234)
@@ -72,6 +76,18 @@ class LocalModelSpec(_ModelSpecBase):
     """lm-eval batch size (an int or "auto"); not part of a result's identity."""
     device: str | None = None
     """"cpu", "cuda", "cuda:1"...; None lets lm-eval choose."""
+    fast_scoring: bool = True
+    """`hf` only: log-likelihood tasks scored by our prefix-sharing scorer (each context and
+    shared few-shot prefix computed once; lm-eval's answers, faster). False: plain lm-eval `hf`.
+    Not part of a result's identity; each result records its `scorer`."""
+
+    is_api: ClassVar[bool] = False
+    """Chat APIs give no log-likelihoods; local weights give both."""
+
+    @property
+    def openness(self) -> Access:
+        """Open or closed, as declared (local weights are open unless said otherwise)."""
+        return self.access
 
 
 class ApiModelSpec(_ModelSpecBase):
@@ -98,15 +114,31 @@ class ApiModelSpec(_ModelSpecBase):
     backoff_s: float = Field(default=1.0, ge=0)
     """First retry wait (doubles each try, with jitter) unless the server sends Retry-After."""
     max_backoff_s: float = Field(default=60.0, ge=0)
+    provider: str | None = None
+    """The hosted provider (from the catalog's `providers`) serving this model, if any."""
+    wire: str | None = None
+    """Wire profile (data/wire_profiles.yaml): what the API accepts (token-limit field,
+    temperature, stop, reasoning); default: the backend's plain chat profile."""
+    reasoning_effort: str | None = None
+    """OpenAI-style `reasoning_effort` (low, medium, high...); default: the profile's."""
+    thinking_budget: int | None = Field(default=None, ge=0)
+    """Thinking tokens (Anthropic extended thinking, Gemini thinking); 0 turns thinking off."""
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    """Output tokens per request, reasoning included; default: the profile's, else the task's."""
 
     @model_validator(mode="after")
     def _access_declared(self) -> ApiModelSpec:
+        if self.wire is not None and self.wire not in load_wire_profiles():
+            raise ValueError(f"unknown wire profile {self.wire!r}; allowed: "
+                             f"{', '.join(load_wire_profiles())}")
         if self.backend == "openai-compatible":
             if self.access is None:
                 raise ValueError("`access` (open or closed) is required for openai-compatible")
             if not self.base_url:
                 raise ValueError("`base_url` is required for openai-compatible")
         return self
+
+    is_api: ClassVar[bool] = True
 
     @property
     def openness(self) -> Access:
@@ -126,6 +158,8 @@ class TaskSpec(_Spec):
     limit: float | None = Field(default=None, gt=0)
     metric: str | None = None
     """Primary metric as `name` or `name,filter` (e.g. `exact_match,flexible-extract`)."""
+    protocol: ProtocolChoice | None = None
+    """This task's protocol, overriding the config's."""
 
 
 class RunConfig(_Spec):
@@ -138,9 +172,11 @@ class RunConfig(_Spec):
     """A local dataset mirror (layout of shared/benchmarks/README.md); None loads from the hub."""
     task_paths: list[Path] = Field(default_factory=list)
     """Extra folders of lm-eval task YAMLs (like `lm_eval --include_path`), relative to the cwd."""
-    protocol: Protocol = "native"
-    """`native`: each model its own best way (log-likelihoods where available); `chat`: every
-    model, open ones through their chat template, on generative variants of the same tasks."""
+    protocol: ProtocolChoice = "native"
+    """`native`: each model its own best way (open weights by log-likelihood where the task
+    uses it, chat APIs on the task's generative chat variant); `chat`: every model, open ones
+    through their chat template, on the generative variants; `both`: open models run both
+    ways, so a like-with-like chat gap exists beside each model's best-way score."""
     max_cost_usd: float | None = Field(default=None, ge=0)
     """No API request is sent that would take the run past this many dollars."""
     defaults: Defaults = Field(default_factory=Defaults)
@@ -196,18 +232,25 @@ def _expand_model(path: Path, index: int, entry: Any) -> Any:
         catalog_id, overrides = entry, {}
         key = f"models[{index}]"
     elif isinstance(entry, dict) and "catalog" in entry:
-        overrides = {k: v for k, v in entry.items() if k != "catalog"}
+        overrides = {k: v for k, v in entry.items() if k not in ("catalog", "provider")}
         catalog_id, key = entry["catalog"], f"models[{index}].catalog"
     else:
         return entry
-    if catalog_id not in catalog:
+    if not isinstance(catalog_id, str) or catalog_id not in catalog:
         close = difflib.get_close_matches(str(catalog_id), catalog, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(
             f"{path}: {key}: unknown catalog id {catalog_id!r}.{hint} Allowed: a catalog id "
             "(`openvsclosed models` lists them) or a full spec with `id` and `backend`."
         )
-    spec = catalog[catalog_id].spec_fields()
+    provider = entry.get("provider") if isinstance(entry, dict) else None
+    known = catalog[catalog_id].providers
+    if provider is not None and (not isinstance(provider, str) or provider not in known):
+        raise ConfigError(
+            f"{path}: models[{index}].provider: {catalog_id!r} has no provider {provider!r}. "
+            f"Allowed: {', '.join(known) or 'none (this model has no hosted provider listed)'}."
+        )
+    spec = catalog[catalog_id].spec_fields(provider)
     if isinstance(overrides.get("model_args"), dict) and "model_args" in spec:
         overrides["model_args"] = {**spec["model_args"], **overrides["model_args"]}
     if "backend" in overrides and overrides["backend"] != spec["backend"]:

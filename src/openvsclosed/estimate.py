@@ -36,6 +36,7 @@ def estimate_jobs(jobs: list[Any], manager: Any) -> list[SpendEstimate]:
         if shape not in counted:  # the same task is loaded once, however many models run it
             counted[shape] = _count(manager, *shape)
         requests, tokens_in, tokens_out = counted[shape]
+        tokens_out = requests * output_allowance(job.model, tokens_out // max(requests, 1))
         est = out.setdefault(job.model.id, SpendEstimate(job.model.id))
         est.requests += requests
         est.input_tokens += tokens_in
@@ -46,6 +47,17 @@ def estimate_jobs(jobs: list[Any], manager: Any) -> list[SpendEstimate]:
         elif est.usd is not None:
             est.usd += (tokens_in * price_in + tokens_out * price_out) / 1e6
     return list(out.values())
+
+
+def output_allowance(spec: Any, task_cap: int) -> int:
+    """Output tokens one request may use: the task's cap, or the reasoning budget on the wire."""
+    if not getattr(spec, "is_api", False):
+        return task_cap
+    from openvsclosed.models.wire import shape_payload, wire_settings
+
+    wire = wire_settings(spec)
+    body = shape_payload({"max_tokens": task_cap, "messages": []}, wire)
+    return int(body.get(wire.token_limit) or task_cap)
 
 
 def _count(manager: Any, task_name: str, limit: float | None,

@@ -7,11 +7,8 @@ samples and counts live under the leaf tasks.
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from openvsclosed.schema import (
@@ -140,8 +137,14 @@ def harvest_record(
     metric: str | None,
     started_at: datetime,
     finished_at: datetime,
+    stored_task: str | None = None,
+    **extra: Any,
 ) -> ResultRecord:
-    """One job's record from `simple_evaluate`'s return value."""
+    """One job's record from `simple_evaluate`'s return value.
+
+    `stored_task` is the configured task when lm-eval ran a variant of it (the chat variant);
+    `extra` carries what the runner measured around the evaluation (cost, usage, counts).
+    """
     entry = results.get("results", {}).get(task) or results.get("groups", {}).get(task)
     if entry is None:
         raise HarvestError(f"lm-eval returned no results for task {task!r}")
@@ -158,7 +161,8 @@ def harvest_record(
     }
     shots = results.get("n-shot", {})
     return ResultRecord(
-        key=key, key_fields=key_fields, model=model, task=task,
+        key=key, key_fields=key_fields, model=model, task=stored_task or task,
+        lm_eval_task=task if stored_task and stored_task != task else None, **extra,
         primary_metric=choose_primary(metrics, metric), metrics=metrics, n=n,
         num_fewshot=_plain(shots.get(task, shots.get(leaves[0]))),
         task_versions={leaf: _plain(results.get("versions", {}).get(leaf)) for leaf in leaves},
@@ -177,51 +181,3 @@ def _flat(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for item in value for leaf in _flat(item)]
     return [value]
-
-
-API_MODEL_TYPES = ("openai", "anthropic", "gemini", "google", "textsynth")
-"""lm-eval model types that reach a provider's API: their results are closed models'."""
-
-
-def harvest_lm_eval_file(path: Path, access: str | None = None) -> list[ResultRecord]:
-    """Records from a results JSON written by the plain `lm_eval` command (`--import`).
-
-    Identity comes from the file: the model name (pretrained path or API model), open unless
-    the lm-eval model type is an API's; machine paths are reduced to their last component.
-    """
-    try:
-        data = json.loads(Path(path).read_text("utf-8"))
-        config = data["config"]
-        results_by_task = data["results"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HarvestError(f"{path}: not an lm_eval results file ({exc})") from None
-    args = config.get("model_args") or {}
-    if isinstance(args, str):
-        args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
-    model_type = str(config.get("model", "unknown"))
-    name = str(data.get("model_name") or args.get("pretrained") or args.get("model") or model_type)
-    short = Path(name).name if "/" in name and Path(name).is_absolute() else name
-    model_id = re.sub(r"[^a-z0-9._-]+", "-", short.lower()).strip("-.") or "imported"
-    access = access or ("closed" if model_type.startswith(API_MODEL_TYPES) else "open")
-    identity = ModelIdentity(id=model_id, label=short, access=access, backend=model_type,
-                             args={k: v for k, v in args.items() if k in ("gguf_file",)})
-    children = {c for kids in data.get("group_subtasks", {}).values() for c in kids}
-    when = datetime.fromtimestamp(float(data.get("date") or 0), tz=timezone.utc)
-    seconds = to_float(data.get("total_evaluation_time_seconds")) or 0.0
-    seed = [int(config.get(k, d)) for k, d in
-            (("random_seed", 0), ("numpy_seed", 1234), ("torch_seed", 1234),
-             ("fewshot_seed", 1234))]
-    records = []
-    for task in sorted(t for t in results_by_task if t not in children):
-        shots = data.get("n-shot", {}).get(task)
-        fields = JobKeyFields(
-            key_scheme=0, model={"backend": model_type, "args": {"name": short}}, task=task,
-            num_fewshot=int(shots) if isinstance(shots, (int, float)) else None,
-            limit=to_float(config.get("limit")), seed=seed, protocol="native",
-            lm_eval_version=str(data.get("lm_eval_version", "unknown")),
-        )
-        records.append(harvest_record(
-            data, task=task, key=fields.key(), key_fields=fields, model=identity, metric=None,
-            started_at=when - timedelta(seconds=seconds), finished_at=when,
-        ))
-    return records

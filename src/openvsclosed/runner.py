@@ -1,7 +1,7 @@
-"""Plan model x task jobs, skip finished ones, load each model once, isolate failures.
+"""Run planned jobs: load each model once, turn each job into a complete record, isolate failures.
 
 Like HELM's runner: one straight pipeline; a job is done when its file exists; a failing job is
-logged and every other job still runs; the exit code tells at the end.
+logged and every other job still runs; the exit code tells at the end. Planning lives in `plan`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import version
 from typing import Any
 
 from rich.console import Console
@@ -26,118 +25,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from openvsclosed.config import ApiModelSpec, ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
+from openvsclosed.config import ModelSpec
 from openvsclosed.harvest import harvest_record
-from openvsclosed.models import identity_args, model_identity, unrunnable_reason
+from openvsclosed.models import model_identity
 from openvsclosed.models.api import BudgetExceeded
-from openvsclosed.schema import FailureRecord, JobKeyFields
+from openvsclosed.plan import Job, Plan, plan_jobs
+from openvsclosed.schema import FailureRecord, ResultRecord
 from openvsclosed.store import ResultStore
-from openvsclosed.tasks import chat_variant
-
-KEY_SCHEME = 1
-"""Bumped when what goes into a job key changes, so old results are not mistaken for new."""
-
-
-def lm_eval_version() -> str:
-    """The installed lm-eval's version, read without importing it."""
-    return version("lm_eval")
-
-
-@dataclass(frozen=True)
-class Job:
-    """One model on one task with every setting resolved."""
-
-    model: ModelSpec
-    task: TaskSpec
-    key_fields: JobKeyFields
-    key: str
-
-    @property
-    def label(self) -> str:
-        """How progress lines name the job."""
-        return f"{self.model.id} × {self.task.name}"
-
-    @property
-    def lm_eval_task(self) -> str:
-        """The task lm-eval runs: the chat variant under protocol chat."""
-        return chat_variant(self.task.name) if self.key_fields.protocol == "chat" \
-            else self.task.name
-
-    @property
-    def chat(self) -> bool:
-        """Whether prompts go through the chat template (protocol chat, or any chat API)."""
-        return self.key_fields.protocol == "chat" or isinstance(self.model, ApiModelSpec)
-
-
-def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float | None,
-             lm_eval: str) -> Job:
-    """Resolve a job's settings (task over defaults, --limit over both) and its key."""
-    fields = JobKeyFields(
-        key_scheme=KEY_SCHEME,
-        model={"backend": model.backend, "args": identity_args(model)},
-        task=task.name,
-        num_fewshot=(task.num_fewshot if task.num_fewshot is not None
-                     else config.defaults.num_fewshot),
-        limit=limit if limit is not None else (task.limit or config.defaults.limit),
-        seed=list(config.defaults.seeds),
-        protocol=config.protocol,
-        lm_eval_version=lm_eval,
-    )
-    return Job(model=model, task=task, key_fields=fields, key=fields.key())
-
-
-@dataclass
-class Plan:
-    """What a run will do: finished jobs stay untouched, skipped ones say why."""
-
-    finished: list[Job] = field(default_factory=list)
-    pending: list[Job] = field(default_factory=list)
-    skipped: list[tuple[Job, str]] = field(default_factory=list)
-
-
-def plan_jobs(
-    config: RunConfig,
-    store: ResultStore,
-    *,
-    model_ids: list[str] | None = None,
-    task_names: list[str] | None = None,
-    limit: float | None = None,
-    force: bool = False,
-    env: Mapping[str, str] | None = None,
-    source: str = "the config",
-) -> Plan:
-    """Every selected model x task, sorted into finished / pending / skipped."""
-    env = os.environ if env is None else env
-    models = _select(config.models, model_ids, lambda m: m.id, "--model", source)
-    tasks = _select(config.tasks, task_names, lambda t: t.name, "--task", source)
-    lm_eval = lm_eval_version()
-    plan = Plan()
-    for model in models:
-        reason = unrunnable_reason(model, env)
-        for task in tasks:
-            job = make_job(model, task, config, limit, lm_eval)
-            if not force and store.has(model.id, task.name, job.key):
-                plan.finished.append(job)
-            elif reason:
-                plan.skipped.append((job, reason))
-            else:
-                plan.pending.append(job)
-    return plan
-
-
-def _select(items: list[Any], wanted: list[str] | None, name: Callable[[Any], str],
-            option: str, source: str) -> list[Any]:
-    if not wanted:
-        return list(items)
-    names = [name(i) for i in items]
-    for w in wanted:
-        if w not in names:
-            raise ConfigError(
-                f"{option} {w!r} is not in {source}.{suggest(w, names)} "
-                f"Allowed: {', '.join(names)}."
-            )
-    return [i for i in items if name(i) in wanted]
-
 
 Evaluate = Callable[[Any, Job], dict]
 """(loaded model, job) -> lm-eval's results dict for that job's task."""
@@ -188,7 +82,7 @@ class LmEvalEvaluator:
 def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str]) -> str:
     """Remove every configured API key's value from a message before it is written anywhere."""
     for model in models:
-        if isinstance(model, ApiModelSpec) and model.api_key_env:
+        if model.is_api and model.api_key_env:
             secret = env.get(model.api_key_env)
             if secret:
                 text = text.replace(secret, f"${model.api_key_env}")
@@ -230,7 +124,7 @@ def run_jobs(
         bar = progress.add_task("jobs", total=len(plan.pending))
         for jobs in by_model.values():
             spec = jobs[0].model
-            if summary.over_budget and isinstance(spec, ApiModelSpec):
+            if summary.over_budget and spec.is_api:
                 summary.over_budget.extend(jobs)  # the budget is spent: load nothing more
                 progress.advance(bar, len(jobs))
                 continue
@@ -245,7 +139,7 @@ def run_jobs(
                 continue
             for job in jobs:
                 progress.update(bar, description=job.label)
-                if summary.over_budget and isinstance(spec, ApiModelSpec):
+                if summary.over_budget and spec.is_api:
                     summary.over_budget.append(job)
                 else:
                     _run_one(job, lm, evaluate, store, summary, fail, progress.console)
@@ -255,26 +149,33 @@ def run_jobs(
     return summary
 
 
-def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary: RunSummary,
-             fail: Callable[[Job, BaseException], None], console: Console) -> None:
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
+USAGE_COUNTS = ("truncated", "refused")
+"""Meter counters that become record fields rather than usage entries."""
+
+
+def run_one(job: Job, lm: Any, evaluate: Evaluate) -> ResultRecord:
+    """Evaluate one job on a loaded model and return its complete record (nothing patched)."""
+    started = datetime.now(timezone.utc)
     meter = getattr(lm, "meter", None)
     before = meter.snapshot() if meter is not None else {}
+    results = evaluate(lm, job)
+    usage = {k: v - before[k] for k, v in meter.snapshot().items()} if meter else {}
+    return harvest_record(
+        results, task=job.lm_eval_task, key=job.key, key_fields=job.key_fields,
+        model=model_identity(job.model), metric=job.task.metric, started_at=started,
+        finished_at=datetime.now(timezone.utc), stored_task=job.task.name,
+        cost_usd=round(usage["cost_usd"], 8) if usage else None,
+        usage={k: v for k, v in usage.items() if k not in ("cost_usd", *USAGE_COUNTS)},
+        truncated=int(usage.get("truncated", 0)), refused=int(usage.get("refused", 0)),
+        scorer=getattr(lm, "scorer", None),
+    )
+
+
+def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary: RunSummary,
+             fail: Callable[[Job, BaseException], None], console: Console) -> None:
+    clock = time.perf_counter()
     try:
-        results = evaluate(lm, job)
-        finished = datetime.now(timezone.utc)
-        record = harvest_record(
-            results, task=job.lm_eval_task, key=job.key, key_fields=job.key_fields,
-            model=model_identity(job.model), metric=job.task.metric,
-            started_at=started, finished_at=finished,
-        )
-        usage = {k: v - before[k] for k, v in meter.snapshot().items()} if meter else {}
-        record = record.model_copy(update={
-            "task": job.task.name,
-            "lm_eval_task": job.lm_eval_task if job.lm_eval_task != job.task.name else None,
-            "cost_usd": round(usage["cost_usd"], 8) if usage else None,
-            "usage": {k: v for k, v in usage.items() if k != "cost_usd"},
-        })
+        record = run_one(job, lm, evaluate)
         store.put(record)
     except BudgetExceeded as exc:
         summary.over_budget.append(job)
@@ -292,5 +193,12 @@ def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary:
     spend = (f", ${record.usage.get('spent_usd', 0.0):.4f} spent, "
              f"{int(record.usage.get('requests', 0))} requests "
              f"({int(record.usage.get('cached', 0))} cached)") if record.usage else ""
+    flags = "".join(f", {n} {name}" for name, n in
+                    (("no answer", record.no_answer), ("truncated", record.truncated),
+                     ("refused", record.refused)) if n)
     console.print(f"[green]✓ {job.label}[/green]: {record.primary_metric} {score}{err} "
-                  f"(n={record.n}{spend}, {time.perf_counter() - clock:.1f} s)", soft_wrap=True)
+                  f"(n={record.n}{flags}{spend}, {time.perf_counter() - clock:.1f} s)",
+                  soft_wrap=True)
+
+
+__all__ = ["Job", "LmEvalEvaluator", "Plan", "RunSummary", "plan_jobs", "run_jobs", "run_one"]

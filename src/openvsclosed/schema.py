@@ -13,11 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped when a stored field changes meaning; readers refuse newer files."""
 
 Access = Literal["open", "closed"]
 Protocol = Literal["native", "chat"]
+"""How a job was scored: `native` (the task as lm-eval defines it, log-likelihoods where it
+uses them, no chat template) or `chat` (chat template, generative variant, answer extracted)."""
 
 
 class _Record(BaseModel):
@@ -62,6 +64,8 @@ class ModelIdentity(_Record):
     """The declared args that change outputs (placeholders unresolved, transport knobs dropped)."""
     released: str | None = None
     params_b: float | None = None
+    provider: str | None = None
+    """The hosted provider that served the model, when reached through one (openness stays)."""
 
 
 class JobKeyFields(_Record):
@@ -75,6 +79,13 @@ class JobKeyFields(_Record):
     seed: list[int]
     protocol: Protocol
     lm_eval_version: str
+    lm_eval_task: str | None = None
+    """The task lm-eval ran (the chat variant under protocol chat)."""
+    chat_template: bool = False
+    """Whether prompts went through a chat template (every chat API does)."""
+    task_hash: str | None = None
+    """Hash of the task's definition files when they are ours or the user's (task_paths);
+    lm-eval's own tasks are pinned by `lm_eval_version`."""
 
     def key(self) -> str:
         """A stable hash of these fields: computed the same way before a run and after it."""
@@ -113,6 +124,12 @@ class ResultRecord(_Record):
     """The lm-eval task actually run when it differs (the chat variant under protocol chat)."""
     no_answer: int = 0
     """Replies with no extractable answer (scored wrong, counted apart)."""
+    truncated: int = 0
+    """API replies cut by the output-token limit (reasoning can use it all)."""
+    refused: int = 0
+    """API replies withheld by the provider (content filter, refusal): no content came back."""
+    scorer: str | None = None
+    """What produced the log-likelihoods or generations (`lm-eval-hf`, `ovc-fast-loglikelihood`)."""
     environment: dict[str, Any] = Field(default_factory=dict)
     samples: list[SampleRecord] = Field(default_factory=list)
 

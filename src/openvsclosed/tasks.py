@@ -8,9 +8,12 @@ The mirror layout is `<hub id with '/' as '__'>/<config or 'default'>/<split>.pa
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from openvsclosed.config import ConfigError, RunConfig, suggest
 
@@ -160,22 +163,112 @@ def _members(items: list) -> list[str]:
     return names
 
 
-def check_protocol(jobs: list, manager: TaskManager, source: Path) -> None:
-    """Reject chat-only API models on log-likelihood tasks, naming the generative variant."""
-    from openvsclosed.config import ApiModelSpec
+def unscorable_jobs(jobs: list, manager: TaskManager) -> list[tuple[Any, str]]:
+    """Jobs pairing a chat API with a task that needs log-likelihoods, each with the reason.
 
-    checked: dict[str, bool] = {}
+    Routing already gives chat APIs the generative variant of every task that has one; what
+    remains has none, so those jobs are skipped (with the fix named), never scored as wrong.
+    """
+    needs_loglikelihood: dict[str, bool] = {}
+    out = []
     for job in jobs:
-        if not isinstance(job.model, ApiModelSpec):
+        if not job.model.is_api:
             continue
         task = job.lm_eval_task
-        if task not in checked:
-            checked[task] = bool(output_types(manager, task) & LOGLIKELIHOOD_TYPES)
-        if checked[task]:
-            variant = CHAT_VARIANTS.get(task)
-            hint = (f"set `protocol: chat` (it runs {variant!r}) or list {variant!r} instead"
-                    if variant and variant != task else "use a generative (generate_until) task")
-            raise ConfigError(
-                f"{source}: model {job.model.id!r} is a chat API, which gives no "
-                f"log-likelihoods, but task {task!r} scores them; {hint}."
-            )
+        if task not in needs_loglikelihood:
+            needs_loglikelihood[task] = bool(output_types(manager, task) & LOGLIKELIHOOD_TYPES)
+        if needs_loglikelihood[task]:
+            out.append((job, f"{task!r} scores log-likelihoods, which a chat API does not give, "
+                             "and it has no chat variant here; list a generative "
+                             "(generate_until) task instead"))
+    return out
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads task YAMLs without resolving `!function` (the tag's module is noted instead)."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> str:
+    value = loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else ""
+    return f"!{suffix} {value}"
+
+
+_AnyTagLoader.add_multi_constructor("!", _tagged)
+
+
+def _read_task_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text("utf-8"), Loader=_AnyTagLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def task_files(include_paths: list[Path]) -> dict[str, list[Path]]:
+    """Task, group and tag names defined under our include paths -> the YAMLs defining them."""
+    found: dict[str, list[Path]] = {}
+    for root in include_paths:
+        for path in sorted(Path(root).rglob("*.yaml")) if Path(root).is_dir() else []:
+            cfg = _read_task_yaml(path)
+            names = [cfg.get("task") if isinstance(cfg.get("task"), str) else None,
+                     cfg.get("group") if isinstance(cfg.get("group"), str) else None]
+            tags = cfg.get("tag") or []
+            names += [tags] if isinstance(tags, str) else [t for t in tags if isinstance(t, str)]
+            for name in filter(None, names):
+                found.setdefault(name, []).append(path)
+    return found
+
+
+def task_definition_hash(name: str, defined: dict[str, list[Path]]) -> str | None:
+    """A hash of every file defining `name`: its YAMLs, their includes, the Python they call.
+
+    None when no include path defines it (lm-eval's own tasks are pinned by its version).
+    Editing any of those files changes the hash, and so the job key.
+    """
+    files: dict[Path, bytes] = {}
+    pending = [name]
+    seen_names: set[str] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen_names:
+            continue
+        seen_names.add(current)
+        for path in defined.get(current, []):
+            _collect(path, files, pending, depth=0)
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: (p.name, str(p))):
+        digest.update(path.name.encode() + b"\0" + files[path] + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _collect(path: Path, files: dict[Path, bytes], names: list[str], depth: int) -> None:
+    """Add a YAML, its includes and its `!function` modules; queue group members."""
+    path = path.resolve()
+    if path in files or depth > 16 or not path.is_file():
+        return
+    files[path] = path.read_bytes()
+    cfg = _read_task_yaml(path)
+    include = cfg.get("include")
+    if isinstance(include, str):
+        _collect(path.parent / include, files, names, depth + 1)
+    for value in _strings(cfg):
+        if value.startswith("!function "):
+            module = value.split(" ", 1)[1].rsplit(".", 1)[0]
+            py = path.parent / f"{module.replace('.', '/')}.py"
+            if py.is_file():
+                files.setdefault(py.resolve(), py.read_bytes())
+    members = cfg.get("task") if "group" in cfg else None
+    if isinstance(members, list):
+        names.extend(_members(members))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

@@ -34,17 +34,20 @@ def identity_args(spec: LocalModelSpec | ApiModelSpec) -> dict[str, Any]:
     Unresolved placeholders keep a job's key the same on every machine the package is on.
     """
     if isinstance(spec, ApiModelSpec):
-        return {"api_model": spec.api_model, "base_url": spec.base_url}
+        from openvsclosed.models.wire import wire_settings
+
+        return {"api_model": spec.api_model, "base_url": spec.base_url,
+                "generation": wire_settings(spec).identity()}
     return {k: v for k, v in sorted(spec.model_args.items()) if k not in TRANSPORT_KEYS}
 
 
 def model_identity(spec: LocalModelSpec | ApiModelSpec) -> ModelIdentity:
     """The identity a result records: never a key, never a machine's path."""
-    access = spec.openness if isinstance(spec, ApiModelSpec) else spec.access
     return ModelIdentity(
-        id=spec.id, label=spec.display, access=access, organization=spec.organization,
+        id=spec.id, label=spec.display, access=spec.openness, organization=spec.organization,
         backend=spec.backend, args=identity_args(spec),
         released=spec.released.isoformat() if spec.released else None, params_b=spec.params_b,
+        provider=getattr(spec, "provider", None),
     )
 
 
@@ -87,8 +90,11 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
     """
     from openvsclosed.models.registry import lm_eval_model_class
 
-    cls = lm_eval_model_class(spec.backend)
+    fast = isinstance(spec, LocalModelSpec) and spec.backend == "hf" and spec.fast_scoring
+    cls = lm_eval_model_class(spec.backend, fast_scoring=fast)
     if isinstance(spec, ApiModelSpec):
+        from openvsclosed.models.wire import wire_settings
+
         return cls(
             model=spec.api_model, base_url=spec.base_url or DEFAULT_BASE_URLS[spec.backend],
             num_concurrent=spec.num_concurrent, timeout=spec.timeout_s,
@@ -97,10 +103,14 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
             cache_dir=str(Path(cache_dir) / spec.id) if cache_dir else None,
             requests_per_minute=spec.requests_per_minute, attempts=spec.attempts,
             backoff_s=spec.backoff_s, max_backoff_s=spec.max_backoff_s,
+            wire=wire_settings(spec),
         )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
-    return cls.create_from_arg_obj(resolve_args(spec.model_args), extra)
+    lm = cls.create_from_arg_obj(resolve_args(spec.model_args), extra)
+    if spec.backend == "hf" and not fast:
+        lm.scorer = "lm-eval-hf"  # FastHFLM carries "ovc-fast-loglikelihood" (or its fallback)
+    return lm
 
 
 def _default_device() -> str:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openvsclosed.models.wire import WireSettings, read_replies, shape_payload, token_usage
+
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -69,6 +71,11 @@ class UsageMeter:
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
+    """Part of output_tokens spent thinking (priced as output, as providers bill it)."""
+    truncated: int = 0
+    empty: int = 0
+    refused: int = 0
     cost_usd: float = 0.0
     """List-price value of every response used, fresh or cached (for $ per 1k questions)."""
     spent_usd: float = 0.0
@@ -80,7 +87,8 @@ class UsageMeter:
         with self._lock:
             return {k: getattr(self, k) for k in
                     ("requests", "cached", "retries", "input_tokens", "output_tokens",
-                     "cost_usd", "spent_usd")}
+                     "reasoning_tokens", "truncated", "empty", "refused", "cost_usd",
+                     "spent_usd")}
 
     def add(self, **amounts: float) -> None:
         """Add to the counters."""
@@ -134,11 +142,13 @@ class ResilientAPI:
                  input_per_m: float | None = None, output_per_m: float | None = None,
                  cache_dir: str | None = None, budget: Budget | None = None,
                  requests_per_minute: float | None = None, attempts: int = 6,
-                 backoff_s: float = 1.0, max_backoff_s: float = 60.0, **kwargs: Any) -> None:
+                 backoff_s: float = 1.0, max_backoff_s: float = 60.0,
+                 wire: WireSettings | None = None, **kwargs: Any) -> None:
         # lm-eval's own retry loop gets one attempt: ours knows statuses and Retry-After.
         kwargs["max_retries"] = 1
         super().__init__(*args, **kwargs)
         self.api_key_env = api_key_env
+        self.wire = wire
         self.prices = (input_per_m, output_per_m)
         self.budget = budget or Budget()
         self.meter = UsageMeter()
@@ -160,9 +170,24 @@ class ResilientAPI:
                  **kwargs: Any) -> dict:
         if self.eos_string:  # else each class keeps its own default end-of-turn string
             kwargs["eos"] = self.eos_string
-        return self._create_payload(self.create_message(messages), generate=generate,
-                                    gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
-                                    **kwargs)
+        payload = self._create_payload(self.create_message(messages), generate=generate,
+                                       gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
+                                       **kwargs)
+        return shape_payload(payload, self.wire) if self.wire is not None else payload
+
+    def parse_generations(self, outputs: Any, **kwargs: Any) -> list[str]:
+        """Visible answers, reasoning stripped; cut, empty and withheld replies counted apart."""
+        style = self.wire.style if self.wire is not None else self._style
+        replies = [r for out in (outputs if isinstance(outputs, list) else [outputs])
+                   for r in read_replies(out, style)]
+        counts = {status: sum(r.status == status for r in replies)
+                  for status in ("truncated", "empty", "refused")}
+        self.meter.add(**counts)
+        return [r.text for r in replies]
+
+    @property
+    def _style(self) -> str:
+        return "anthropic" if "messages" in str(self.base_url).rsplit("/", 1)[-1] else "openai"
 
     def model_call(self, messages: Any, *, generate: bool = True,
                    gen_kwargs: dict | None = None, **kwargs: Any) -> dict:
@@ -212,8 +237,10 @@ class ResilientAPI:
         cost = self._cost(tokens_in, tokens_out)
         self.budget.settle(estimate, cost)
         self.meter.add(requests=1, input_tokens=tokens_in, output_tokens=tokens_out,
-                       cost_usd=cost, spent_usd=cost)
-        if self.cache is not None:
+                       reasoning_tokens=token_usage(body)[2], cost_usd=cost, spent_usd=cost)
+        style = self.wire.style if self.wire is not None else self._style
+        withheld = any(r.status == "refused" for r in read_replies(body, style))
+        if self.cache is not None and not withheld:  # a withheld reply may come on a retry
             self.cache.put(key, body)
         return body
 
@@ -261,9 +288,7 @@ class ResilientAPI:
         return len(prompt) // 4 + 1, int(out)
 
     def _usage(self, body: dict, payload: dict) -> tuple[int, int]:
-        usage = body.get("usage") or {}
-        tokens_in = usage.get("prompt_tokens", usage.get("input_tokens"))
-        tokens_out = usage.get("completion_tokens", usage.get("output_tokens"))
+        tokens_in, tokens_out, _ = token_usage(body)
         if tokens_in is None or tokens_out is None:
             guess_in, _ = self._estimate_tokens(payload)
             text = json.dumps(body.get("choices") or body.get("content") or "")
@@ -281,7 +306,12 @@ def api_classes() -> dict[str, type]:
     from lm_eval.models.openai_completions import LocalChatCompletion, OpenAIChatCompletion
 
     class OvcOpenAIChat(ResilientAPI, OpenAIChatCompletion):
-        """OpenAI chat completions (max_completion_tokens payloads)."""
+        """OpenAI chat completions; the wire profile, not the model's name, shapes requests."""
+
+        def _create_payload(self, *args: Any, **kwargs: Any) -> dict:
+            # lm-eval's OpenAI class guesses reasoning models from the name ("5" in it drops
+            # `stop` for gpt-4o-2024-05-13); the plain chat body plus our profile is exact.
+            return LocalChatCompletion._create_payload(self, *args, **kwargs)
 
     class OvcLocalChat(ResilientAPI, LocalChatCompletion):
         """Any OpenAI-compatible server (Gemini's compatible endpoint, vLLM, llama.cpp...)."""

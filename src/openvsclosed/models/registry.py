@@ -9,6 +9,8 @@ BACKEND_TO_LM_EVAL = {
     "anthropic": "ovc-anthropic-chat", "gemini": "ovc-local-chat",
     "openai-compatible": "ovc-local-chat",
 }
+FAST_HF = "ovc-hf-fast"
+"""lm-eval's `hf` with our prefix-sharing log-likelihood scorer (`models/fast_hf.py`)."""
 
 
 def ensure_registered() -> None:
@@ -23,11 +25,13 @@ def ensure_registered() -> None:
         model_registry.register("ovc-fake")(FakeLM)
         for name, cls in api_classes().items():
             model_registry.register(name)(cls)
+    if FAST_HF not in model_registry:  # lazy: torch and transformers load only when it is used
+        model_registry.register(FAST_HF, target="openvsclosed.models.fast_hf:FastHFLM")
 
 
-def lm_eval_model_class(backend: str) -> Any:
-    """The lm-eval LM class serving `backend`."""
+def lm_eval_model_class(backend: str, fast_scoring: bool = False) -> Any:
+    """The lm-eval LM class serving `backend` (`hf` with fast scoring: ours)."""
     ensure_registered()
     from lm_eval.api.registry import get_model
 
-    return get_model(BACKEND_TO_LM_EVAL[backend])
+    return get_model(FAST_HF if backend == "hf" and fast_scoring else BACKEND_TO_LM_EVAL[backend])

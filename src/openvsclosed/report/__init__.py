@@ -10,7 +10,7 @@ import pandas as pd
 from openvsclosed.report.claims import ClaimVerdict, judge_claims, load_claims
 from openvsclosed.report.cost import DEFAULT_GPU_HOUR_USD, efficiency
 from openvsclosed.report.lag import lag_summary, lag_table, results_points
-from openvsclosed.report.reported import load_reported
+from openvsclosed.report.published import PUBLISHED_AS_OF, load_reported
 from openvsclosed.report.stats import model_summary
 from openvsclosed.report.tables import gap_by_task, latest_results, leaderboard, open_wins
 from openvsclosed.schema import ResultRecord
@@ -56,7 +56,8 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
     """All the report's tables from one frame of result rows."""
     gap = gap_by_task(results)
     points = results_points(results)
-    lags = {source: lag_table(on_source).assign(source=source)
+    lags = {source: lag_table(on_source, cutoff=PUBLISHED_AS_OF if source == "reported"
+                              else None).assign(source=source)
             for source, on_source in points.groupby("source", sort=True)}
     lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(points)
     claims = judge_claims(load_claims(claims_path), results) if claims_path else []
@@ -78,11 +79,13 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
                  gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD,
                  title: str = "Open vs closed LLMs") -> ReportTables:
     """Tabulate and write every output format into `out_dir`."""
+    from openvsclosed.report.lagfiles import write_source_lags
     from openvsclosed.report.publish import write_report
 
     results = gather_results(results_dir, reported=reported, imported=imported)
     tables = build_tables(results, claims_path=claims_path, gpu_hour_usd=gpu_hour_usd)
     tables.files = write_report(out_dir, tables, title)
+    tables.files += write_source_lags(tables.points, out_dir)
     return tables
 
 

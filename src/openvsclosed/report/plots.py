@@ -97,3 +97,50 @@ def params_plot(eff: pd.DataFrame, path: Path) -> Path:
     if not sized.empty:
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
+    """The open side's lag in months over time, one panel per estimator (report/catchup.py).
+
+    Records and thresholds sit at the date the open side caught up; hollow triangles are
+    censored (not reached by the as-of date, drawn there: the lag is at least that high).
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8), layout="constrained", sharey=True)
+    benches = sorted(set().union(*(set(f["benchmark"]) for f in estimates.values()
+                                   if "benchmark" in f)))
+    palette = plt.get_cmap("tab20")
+    color = {b: palette(i % 20) for i, b in enumerate(benches)}
+    panels = [("records", "open_date", "Records (Epoch 2024)"),
+              ("distance", "date", "Frontier distance"),
+              ("thresholds", "open_date", "Threshold crossing (5-point steps)")]
+    as_of = pd.to_datetime(estimates["summary"]["as_of"].iloc[0]) \
+        if len(estimates.get("summary", [])) else None
+    for ax, (name, when, label) in zip(axes, panels, strict=True):
+        frame = estimates.get(name, pd.DataFrame())
+        for bench in benches:
+            rows = frame[frame["benchmark"] == bench] if len(frame) else frame
+            if rows.empty:
+                continue
+            dates = pd.to_datetime(rows[when]).fillna(as_of)
+            done = ~rows["censored"].astype(bool)
+            if name == "distance":
+                ax.plot(dates, rows["lag_months"], color=color[bench], label=bench, lw=1.4)
+                ax.scatter(dates[~done], rows["lag_months"][~done], facecolors="none",
+                           edgecolors=color[bench], s=12)
+                continue
+            ax.scatter(dates[done], rows["lag_months"][done], color=color[bench], s=22,
+                       label=bench)
+            ax.scatter(dates[~done], rows["lag_months"][~done], facecolors="none",
+                       edgecolors=color[bench], s=30, marker="^")
+        ax.axhline(0, color="#555", lw=0.8)
+        ax.set_title(label, fontsize=10)
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    handles = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels(),
+                                                           strict=True)}
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="outside lower center", fontsize=7,
+                   ncol=min(len(handles), 7))
+    axes[0].set_ylabel("months the open side trails")
+    fig.suptitle(title or "Lag of the open frontier over time (hollow: censored, at least)")
+    return _save(fig, path)

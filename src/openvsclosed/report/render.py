@@ -63,12 +63,15 @@ def leaderboard_rows(board: pd.DataFrame) -> DisplayTable:
     header = ["Model", "Access", "Source",
               *[f"{t} ({str(metrics[t]).split(',')[0]})" for t in tasks]]
     rows, classes = [], []
-    entries = board.drop_duplicates(["model", "source"]) if not board.empty else board
-    for _, m in entries.sort_values(["source", "access", "label"], kind="stable").iterrows():
-        cells = [m["label"], m["access"], m["source"]]
+    board = board.assign(way=board["protocol"].astype(object).where(board["protocol"].notna(), "")
+                         if "protocol" in board else "")
+    entries = board.drop_duplicates(["model", "source", "way"]) if not board.empty else board
+    for _, m in entries.sort_values(["source", "access", "label", "way"],
+                                    kind="stable").iterrows():
+        cells = [m["label"], m["access"], m["source"] + (f", {m['way']}" if m["way"] else "")]
         for task in tasks:
             hit = board[(board["model"] == m["model"]) & (board["source"] == m["source"])
-                        & (board["task"] == task)]
+                        & (board["way"] == m["way"]) & (board["task"] == task)]
             if hit.empty:
                 cells.append(MISSING)
                 continue
@@ -100,13 +103,16 @@ def gap_rows(gap: pd.DataFrame) -> DisplayTable:
             fmt_with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
             (fmt_num(r["gap"]) + ci + kind) if not missing(r["gap"]) else MISSING,
             sig, fmt_text(r["leader"], "not measured"),
-            ("⚠ " if str(r["protocol"]).startswith("mixed") else "") + fmt_text(r["protocol"]),
+            ("⚠ " if str(r["protocol"]).startswith("mixed") else "") + fmt_text(r["protocol"])
+            + (" (like with like)" if r.get("comparison") == "like with like" else ""),
         ])
         classes.append([str(r["leader"]), r["source"]])
     note = ("Gap = best closed - best open in points; positive: closed leads. The interval is a "
             "paired bootstrap over shared documents where marked, else from the two standard "
             "errors; reported numbers have none. ⚠ marks a comparison whose two sides ran under "
-            "different protocols (native log-likelihoods vs chat generation).")
+            "different protocols (native log-likelihoods vs chat generation); where both sides "
+            "also ran under one protocol, a second row marked \"like with like\" compares them "
+            "there.")
     return DisplayTable("gap", "Open vs closed gap per task", header, rows, note, classes)
 
 
@@ -138,19 +144,24 @@ def lag_rows(lags: pd.DataFrame, summaries: dict[str, dict[str, object]]) -> Dis
     parts = [f"{source}: mean {fmt_num(s.get('mean_months'))}, median "
              f"{fmt_num(s.get('median_months'))} months over {s.get('reached', 0)} reached, "
              f"{s.get('not_yet_reached', 0)} not yet" for source, s in summaries.items()]
-    note = ("Epoch AI's method: months until an open model scores within 2 points of each new "
-            "closed state of the art (≥: not reached; months to the data's last date). "
+    note = ("Epoch AI's 2024 method: months until an open model released after each new closed "
+            "state of the art comes within 0.02 error-rate nats of it (rules in the README; "
+            "≥: not reached, months to the data's last date). "
             + ("; ".join(parts) + "." if parts else ""))
     return DisplayTable("lag", "Lag of the open frontier", header, rows, note)
 
 
 def claims_rows(verdicts: list) -> DisplayTable:
     """The articles' claims with a verdict and the numbers behind it."""
-    header = ["Claim", "Who, when", "Verdict", "Data", "Evidence"]
-    rows = [[v.statement, f"{v.who}, {v.when} ({v.article})", v.verdict, v.source or MISSING,
-             v.evidence] for v in verdicts]
+    header = ["Claim", "Who, when", "As of its date", "Evidence then", "Today", "Data",
+              "Evidence today"]
+    rows = [[v.statement, f"{v.who}, {v.when} ({v.article})", v.then_verdict,
+             v.then_evidence or MISSING, v.verdict, v.source or MISSING, v.evidence]
+            for v in verdicts]
     classes = [[v.verdict.replace(" ", "-")] for v in verdicts]
-    note = "Claims from seeds/claims.yaml, each judged on one source of scores at a time."
+    note = ("Claims from seeds/claims.yaml, each judged twice (on the data available at the "
+            "claim's date, and today), on one source of scores at a time; published numbers "
+            "are compared only under the same shots and method.")
     return DisplayTable("claims", "The debate's claims", header, rows, note, classes)
 
 

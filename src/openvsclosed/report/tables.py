@@ -15,23 +15,31 @@ from openvsclosed.report.stats import paired_bootstrap, significant, unpaired_ci
 
 LEADERBOARD_COLUMNS = ["model", "label", "access", "source", "organization", "released",
                        "params_b", "task", "metric", "num_fewshot", "score", "stderr", "n",
-                       "note"]
+                       "protocol", "note"]
 GAP_COLUMNS = ["task", "source", "metric", "best_open", "open_score", "open_stderr", "open_n",
                "best_closed", "closed_score", "closed_stderr", "closed_n", "gap", "gap_stderr",
-               "ci_low", "ci_high", "paired", "significant", "leader", "protocol"]
+               "ci_low", "ci_high", "paired", "significant", "leader", "protocol", "comparison"]
 SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
 
 
 def latest_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per model, task and source: the most recently finished (or first reported)."""
+    """One row per model, task, source and protocol: the most recently finished.
+
+    A model run both ways (`protocol: both`) keeps both rows: its log-likelihood score and its
+    chat score are different measurements, and the gap table compares like with like.
+    """
     if frame.empty:
         return frame
     frame = frame.copy()
     if "source" not in frame:
         frame["source"] = "measured"
-    ordered = frame.sort_values(["model", "task", "source", "finished_at"], kind="stable",
-                                na_position="first")
-    return ordered.drop_duplicates(["model", "task", "source"], keep="last").reset_index(drop=True)
+    if "protocol" not in frame:
+        frame["protocol"] = None
+    way = frame["protocol"].astype(object).where(frame["protocol"].notna(), "")
+    ordered = frame.assign(_way=way).sort_values(
+        ["model", "task", "source", "_way", "finished_at"], kind="stable", na_position="first")
+    latest = ordered.drop_duplicates(["model", "task", "source", "_way"], keep="last")
+    return latest.drop(columns="_way").reset_index(drop=True)
 
 
 def leaderboard(results: pd.DataFrame) -> pd.DataFrame:
@@ -52,6 +60,9 @@ def leaderboard(results: pd.DataFrame) -> pd.DataFrame:
 def gap_by_task(results: pd.DataFrame, bootstrap_iters: int = 10_000) -> pd.DataFrame:
     """Per task and source: best open vs best closed, gap = closed - open in points, 95% CI.
 
+    Each task gets its `best way` row (each side's best score under any protocol, marked
+    `mixed` when the two ran differently) and, where both sides were scored under the same
+    protocol and the best-way row is not already that comparison, a `like with like` row.
     The interval is a paired bootstrap over the documents both models answered when their
     samples overlap, else a normal interval from the two standard errors.
     """
@@ -60,29 +71,42 @@ def gap_by_task(results: pd.DataFrame, bootstrap_iters: int = 10_000) -> pd.Data
     keys = scored.groupby(["task", "source"]).size().index if not scored.empty else []
     for task, source in sorted(keys, key=lambda k: (k[0], SOURCE_ORDER.get(k[1], 9))):
         on_task = scored[(scored["task"] == task) & (scored["source"] == source)]
-        row: dict[str, object] = {"task": task, "source": source,
-                                  "metric": on_task["metric"].iloc[0]}
-        best = {}
-        for side in ("open", "closed"):
-            group = on_task[on_task["access"] == side].sort_values(
-                ["score", "model"], ascending=[False, True], kind="stable")
-            best[side] = group.iloc[0] if not group.empty else None
-            top = best[side]
-            row[f"best_{side}"] = top["label"] if top is not None else None
-            row[f"{side}_score"] = top["score"] * 100 if top is not None else None
-            row[f"{side}_stderr"] = _points(top.get("stderr")) if top is not None else None
-            row[f"{side}_n"] = _int(top.get("n")) if top is not None else None
-        row.update(_gap(row, best["open"], best["closed"], bootstrap_iters))
-        row["protocol"] = _protocol(best["open"], best["closed"])
-        rows.append(row)
+        best_way = _compare(on_task, task, source, bootstrap_iters, "best way")
+        rows.append(best_way)
+        ways = on_task["protocol"].dropna() if "protocol" in on_task else pd.Series([])
+        for way in sorted(set(ways)):
+            same = on_task[on_task["protocol"] == way]
+            if best_way["protocol"] == way or set(same["access"]) != {"open", "closed"}:
+                continue
+            rows.append(_compare(same, task, source, bootstrap_iters, "like with like"))
     gap = pd.DataFrame(rows, columns=GAP_COLUMNS)
     return gap.astype({"open_n": "Int64", "closed_n": "Int64"})
+
+
+def _compare(on_task: pd.DataFrame, task: str, source: str, iters: int,
+             comparison: str) -> dict[str, object]:
+    """One gap row: the best open and best closed row of `on_task`."""
+    row: dict[str, object] = {"task": task, "source": source,
+                              "metric": on_task["metric"].iloc[0], "comparison": comparison}
+    best = {}
+    for side in ("open", "closed"):
+        group = on_task[on_task["access"] == side].sort_values(
+            ["score", "model"], ascending=[False, True], kind="stable")
+        best[side] = group.iloc[0] if not group.empty else None
+        top = best[side]
+        row[f"best_{side}"] = top["label"] if top is not None else None
+        row[f"{side}_score"] = top["score"] * 100 if top is not None else None
+        row[f"{side}_stderr"] = _points(top.get("stderr")) if top is not None else None
+        row[f"{side}_n"] = _int(top.get("n")) if top is not None else None
+    row.update(_gap(row, best["open"], best["closed"], iters))
+    row["protocol"] = _protocol(best["open"], best["closed"])
+    return row
 
 
 def open_wins(gap: pd.DataFrame, source: str = "measured") -> list[str]:
     """Tasks on which the best open model scores above the best closed one."""
     rows = gap[(gap["source"] == source) & (gap["leader"] == "open")]
-    return rows["task"].tolist()
+    return list(dict.fromkeys(rows["task"].tolist()))
 
 
 def _protocol(top_open: pd.Series | None, top_closed: pd.Series | None) -> str | None:

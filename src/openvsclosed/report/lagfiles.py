@@ -1,0 +1,95 @@
+"""The lag estimators as display tables and files (md, csv, png), for `epoch-lag` and `report`.
+
+Kept apart from the estimators (report/catchup.py) so those stay pure numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from openvsclosed.report.render import DisplayTable, fmt_num, fmt_text, to_csv, to_markdown
+
+ESTIMATOR_NAMES = {"records": "Records (Epoch 2024)", "distance": "Frontier distance",
+                   "thresholds": "Threshold crossing"}
+
+
+def summary_rows(summary: pd.DataFrame, source: str = "") -> DisplayTable:
+    """One row per estimator: mean lag with its 95% bootstrap interval, median, counts."""
+    header = ["Estimator", "Mean lag (months)", "95% interval", "Median", "Lags", "Censored",
+              "As of", "What"]
+    rows = [[ESTIMATOR_NAMES.get(r["estimator"], r["estimator"]), fmt_num(r["mean_months"]),
+             f"{fmt_num(r['ci_low'])} to {fmt_num(r['ci_high'])}", fmt_num(r["median_months"]),
+             str(r["n"]), str(r["censored"]), fmt_text(r["as_of"]), r["what"]]
+            for _, r in summary.iterrows()]
+    note = ("Three estimators of how many months the open frontier trails the closed one. "
+            "Interval: 95% percentile bootstrap, resampling models. Censored lags (not closed "
+            "by the as-of date) are counted apart, never averaged in. Records and thresholds "
+            "are pooled over benchmarks; the distance is the mean over benchmarks of its last "
+            "12 months, on benchmarks where both sides released a scored model in them.")
+    title = "Lag of the open frontier, three estimators" + (f" ({source})" if source else "")
+    return DisplayTable("lag_estimates", title, header, rows, note)
+
+
+def records_rows(records: pd.DataFrame) -> DisplayTable:
+    """Each closed state of the art, who caught up with it and when (>=: censored)."""
+    header = ["Benchmark", "Closed record", "Released", "Score", "First open to reach",
+              "Released", "Score", "Lag (months)"]
+    rows = [[r["benchmark"], r["closed_model"], str(r["closed_date"]),
+             fmt_num(100 * r["closed_score"]), fmt_text(r["open_model"], "not yet"),
+             fmt_text(r["open_date"]),
+             fmt_num(None if pd.isna(r["open_score"]) else 100 * r["open_score"]),
+             ("≥ " if r["censored"] else "") + fmt_num(r["lag_months"])]
+            for _, r in records.iterrows()]
+    note = ("Epoch AI's 2024 method (rules in the README): an open model reaches a record when "
+            "its error rate is within 0.02 nats of it, released after it.")
+    return DisplayTable("lag_records", "Closed records and the open catch-up", header, rows, note)
+
+
+def threshold_rows_display(thresholds: pd.DataFrame) -> DisplayTable:
+    """Each accepted threshold with both sides' first crossing."""
+    header = ["Benchmark", "Threshold", "Closed first", "On", "Open first", "On", "Lag (months)"]
+    rows = [[r["benchmark"], fmt_num(100 * r["threshold"], 0), r["closed_model"],
+             str(r["closed_date"]), fmt_text(r["open_model"], "not yet"), fmt_text(r["open_date"]),
+             ("≥ " if r["censored"] else "") + fmt_num(r["lag_months"])]
+            for _, r in thresholds.iterrows()]
+    note = "Negative: the open side crossed first."
+    return DisplayTable("lag_thresholds", "Threshold crossings", header, rows, note)
+
+
+def write_lag_files(estimates: dict[str, pd.DataFrame], out_dir: Path, prefix: str,
+                    source: str = "") -> list[Path]:
+    """`<prefix>.md` (all three tables), one CSV per estimator, `<prefix>_over_time.png`."""
+    from openvsclosed.report.plots import lag_time_plot
+    from openvsclosed.store import write_atomic
+
+    out_dir = Path(out_dir)
+    tables = [summary_rows(estimates["summary"], source), records_rows(estimates["records"]),
+              threshold_rows_display(estimates["thresholds"])]
+    paths = [out_dir / f"{prefix}.md"]
+    write_atomic(paths[0], "\n".join(to_markdown(t) for t in tables))
+    for name in ("summary", "records", "distance", "thresholds"):
+        paths.append(out_dir / f"{prefix}_{name}.csv")
+        write_atomic(paths[-1], to_csv(estimates[name]))
+    paths.append(lag_time_plot(estimates, out_dir / f"{prefix}_over_time.png",
+                               f"Lag of the open frontier over time ({source})" if source
+                               else ""))
+    return paths
+
+
+def write_source_lags(points: pd.DataFrame, out_dir: Path, boot: int = 500) -> list[Path]:
+    """The three estimators per source of a report's points (never pooled across sources).
+
+    Published scores are censored at the end of the table's coverage, measured and imported
+    ones at their last release date. Files: `lag_<source>.md`, `lag_<source>_*.csv`, `.png`.
+    """
+    from openvsclosed.report.catchup import lag_estimates
+    from openvsclosed.report.published import PUBLISHED_AS_OF
+
+    paths: list[Path] = []
+    for source, on_source in points.groupby("source", sort=True):
+        as_of = pd.Timestamp(PUBLISHED_AS_OF) if source == "reported" else None
+        estimates = lag_estimates(on_source, as_of, boot=boot)
+        paths += write_lag_files(estimates, out_dir, f"lag_{source}", str(source))
+    return paths
