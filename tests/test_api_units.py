@@ -1,5 +1,6 @@
 """The API layer's pieces that need no server: budget, Retry-After, response cache."""
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -53,3 +54,37 @@ def test_response_cache_roundtrip(tmp_path):
     cache.put("k", {"choices": [{"message": {"content": "A"}}]})
     assert ResponseCache(tmp_path / "c" / "responses.sqlite").get("k")["choices"][0] == {
         "message": {"content": "A"}}
+
+
+def test_keys_are_stripped_refused_with_control_characters_and_scrubbed_in_every_form():
+    from openvsclosed.config import ConfigError
+    from openvsclosed.models import UnusableKey, read_key
+    from openvsclosed.plan import plan_jobs
+    from openvsclosed.runner import scrub
+    from openvsclosed.store import ResultStore
+    from tests.helpers import run_config
+
+    secret = "sk-ovc-NEWLINE-1234567890"
+    assert read_key({"K": f"  {secret}\r\n"}, "K") == secret
+    with pytest.raises(UnusableKey) as err:
+        read_key({"K": "sk-ab\ncd-efgh"}, "K")
+    assert "sk-ab" not in str(err.value) and "K holds a control character" in str(err.value)
+    cfg = run_config()
+    with pytest.raises(ConfigError) as err:
+        plan_jobs(cfg, ResultStore("/nonexistent"), env={"OVC_TEST_KEY": "sk-a\x00b-cdef"})
+    assert "sk-a" not in str(err.value) and "OVC_TEST_KEY" in str(err.value)
+    raw = f"{secret}\n"
+    message = (f"InvalidHeader: Invalid leading whitespace, reserved character(s), or return "
+               f"character(s) in header value: 'Bearer {raw!r}' / {secret}\\n")
+    cleaned = scrub(message, cfg.models, {"OVC_TEST_KEY": raw})
+    assert secret not in cleaned and "$OVC_TEST_KEY" in cleaned
+
+
+def test_a_reply_echoing_the_key_is_scrubbed_before_anything_keeps_it(monkeypatch):
+    from openvsclosed.models.api import ResilientAPI
+
+    monkeypatch.setenv("OVC_ECHO_KEY", "sk-ovc-ECHOED-abcdef\n")
+    api = ResilientAPI.__new__(ResilientAPI)
+    api.api_key_env = "OVC_ECHO_KEY"
+    body = {"choices": [{"message": {"content": "your key is sk-ovc-ECHOED-abcdef"}}]}
+    assert "sk-ovc-ECHOED" not in json.dumps(api._without_key(body))

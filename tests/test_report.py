@@ -108,3 +108,27 @@ def test_empty_store_reports_nothing_yet(tmp_path):
     tables = build_report(tmp_path, tmp_path / "out", reported=False)
     assert "No results yet" in (tmp_path / "out" / "leaderboard.md").read_text()
     assert tables.gap.empty and (tmp_path / "out" / "gap.csv").is_file()
+
+
+def test_report_lists_failed_jobs_and_skips_unreadable_records(tmp_path):
+    from datetime import datetime, timezone
+
+    from typer.testing import CliRunner
+
+    from openvsclosed.cli import app
+    from openvsclosed.schema import FailureRecord
+    from openvsclosed.store import ResultStore
+
+    store = ResultStore(tmp_path / "results")
+    store.record_failure(FailureRecord(key="k1", model_id="gpt-x", task="arc_easy",
+                                       error_type="ApiError", message="HTTP 500 from server",
+                                       at=datetime.now(timezone.utc)))
+    broken = tmp_path / "results" / "records" / "m" / "t" / "abc.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{truncated")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "results"), "--no-reported",
+                                      "--out", str(tmp_path / "rep")], catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "1 job(s) failed" in text and "gpt-x × arc_easy: ApiError" in text
+    assert "abc.json: not a readable result file" in text and "Every job so far failed" in text

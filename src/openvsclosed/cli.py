@@ -88,7 +88,7 @@ def run(
     """Evaluate every model on every task; finished jobs are kept, never redone."""
     from openvsclosed.config import ConfigError, load_config
     from openvsclosed.plan import plan_jobs
-    from openvsclosed.store import ResultStore
+    from openvsclosed.store import ResultStore, StoreError
 
     try:
         cfg = load_config(config)
@@ -98,7 +98,14 @@ def run(
                          force=force, source=str(config))
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
+    for problem in store.problems:
+        _err().print(f"[yellow]warning:[/yellow] {problem}", highlight=False, soft_wrap=True)
     budget = max_cost if max_cost is not None else cfg.max_cost_usd
+    if plan.pending and not dry_run:
+        try:
+            store.check_writable()
+        except StoreError as exc:
+            raise _usage_error(str(exc)) from None
     manager = _checked_manager(cfg, config, plan, mirror) if plan.pending else None
     _print_skips(plan)
     if dry_run:

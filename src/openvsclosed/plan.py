@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openvsclosed.config import ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
-from openvsclosed.models import identity_args, unrunnable_reason
+from openvsclosed.models import UnusableKey, identity_args, unrunnable_reason
 from openvsclosed.schema import JobKeyFields, Protocol
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import PACKAGE_TASKS, chat_variant, task_definition_hash, task_files
@@ -151,7 +151,10 @@ def plan_jobs(
     models = _select(config.models, model_ids, lambda m: m.id, "--model", source)
     tasks = _select(config.tasks, task_names, lambda t: t.name, "--task", source)
     plan = Plan()
-    reasons = {model.id: unrunnable_reason(model, env) for model in models}
+    try:
+        reasons = {model.id: unrunnable_reason(model, env) for model in models}
+    except UnusableKey as exc:
+        raise ConfigError(f"{source}: {exc}.") from None
     for job in all_jobs(config, limit=limit, source=source, models=models, tasks=tasks):
         if not force and store.has(job.model.id, job.task.name, job.key):
             plan.finished.append(job)

@@ -81,11 +81,12 @@ class LmEvalEvaluator:
 
 def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str]) -> str:
     """Remove every configured API key's value from a message before it is written anywhere."""
+    from openvsclosed.models import secret_forms
+
     for model in models:
-        if model.is_api and model.api_key_env:
-            secret = env.get(model.api_key_env)
-            if secret:
-                text = text.replace(secret, f"${model.api_key_env}")
+        if model.is_api and model.api_key_env and env.get(model.api_key_env):
+            for form in sorted(secret_forms(env[model.api_key_env]), key=len, reverse=True):
+                text = text.replace(form, f"${model.api_key_env}")
     return text
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KEY_CHARS_IN_NAME = 24
+MAX_RECORD_BYTES = 512 * 1024 * 1024
+"""Larger files are not records (a full MMLU run with samples is a few tens of MB)."""
 FRAME_COLUMNS = ["model", "label", "access", "organization", "released", "params_b", "task",
                  "metric", "score", "stderr", "n", "num_fewshot", "limit", "protocol",
                  "cost_usd", "duration_s", "finished_at", "key", "source", "doc_scores", "note"]
@@ -30,11 +32,22 @@ class StoreError(Exception):
     """A stored file that cannot be read as a record (corrupt, or from a newer version)."""
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    """Write via a temp file in the same folder and rename, so readers never see half a file.
+
+    The file gets the permissions any new file would (mkstemp's are 0600), so results can be
+    shared as the user's umask intends.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -50,6 +63,8 @@ class ResultStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.problems: list[str] = []
+        """Stored files that could not be read back (skipped; their jobs run again)."""
 
     @property
     def failures_path(self) -> Path:
@@ -61,9 +76,37 @@ class ResultStore:
         safe_task = task.replace(os.sep, "_").replace("/", "_")
         return self.root / "records" / model_id / safe_task / f"{key[:KEY_CHARS_IN_NAME]}.json"
 
+    def check_writable(self) -> None:
+        """Fail before any job runs (and any API call is paid) if results cannot be stored."""
+        try:
+            folder = self.root / "records"
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
+            os.close(fd)
+            Path(probe).unlink()
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise StoreError(f"results directory {self.root}: cannot write there ({reason}); "
+                             "allowed: a writable folder (--results-dir or results_dir)") from None
+
     def has(self, model_id: str, task: str, key: str) -> bool:
-        """Whether this job already finished."""
-        return self.path_for(model_id, task, key).is_file()
+        """Whether this job finished: its record exists *and* reads back valid, with its key.
+
+        A truncated, empty or garbage file is not a finished job: it is noted in `problems`
+        and the job runs again (its new record replaces the file atomically).
+        """
+        path = self.path_for(model_id, task, key)
+        if not path.is_file():
+            return False
+        try:
+            record = self._read(path)
+        except StoreError as exc:
+            self.problems.append(f"{exc}; the job runs again")
+            return False
+        if record.key != key:
+            self.problems.append(f"{path}: holds another job's record; the job runs again")
+            return False
+        return True
 
     def put(self, record: ResultRecord) -> Path:
         """Store a finished job atomically."""
@@ -76,15 +119,22 @@ class ResultStore:
         return self._read(self.path_for(model_id, task, key))
 
     def records(self) -> Iterator[ResultRecord]:
-        """Every stored record, in a stable order."""
+        """Every readable stored record, in a stable order; unreadable ones go to `problems`."""
         for path in sorted((self.root / "records").glob("*/*/*.json")):
-            yield self._read(path)
+            try:
+                yield self._read(path)
+            except StoreError as exc:
+                self.problems.append(f"{exc}; skipped")
 
     def _read(self, path: Path) -> ResultRecord:
         try:
+            if path.stat().st_size > MAX_RECORD_BYTES:
+                raise StoreError(f"{path}: larger than {MAX_RECORD_BYTES} bytes, not a record")
             data = json.loads(path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StoreError(f"{path}: not a readable result file ({exc})") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else \
+                str(exc)[:200]
+            raise StoreError(f"{path}: not a readable result file ({reason})") from None
         version = data.get("schema_version") if isinstance(data, dict) else None
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise StoreError(
@@ -93,8 +143,9 @@ class ResultStore:
             )
         try:
             return ResultRecord.model_validate(data)
-        except ValueError as exc:
-            raise StoreError(f"{path}: not a valid result record ({exc})") from None
+        except (ValueError, RecursionError) as exc:
+            first = str(exc).splitlines()[:3]
+            raise StoreError(f"{path}: not a valid result record ({'; '.join(first)})") from None
 
     def record_failure(self, failure: FailureRecord) -> None:
         """Append one failure line (a single write, so lines never interleave)."""
@@ -106,8 +157,26 @@ class ResultStore:
         """Every failure ever logged here, oldest first."""
         if not self.failures_path.is_file():
             return []
-        lines = self.failures_path.read_text("utf-8").splitlines()
-        return [FailureRecord.model_validate_json(line) for line in lines if line.strip()]
+        out = []
+        text = self.failures_path.read_text("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(FailureRecord.model_validate_json(line))
+            except ValueError:
+                self.problems.append(f"{self.failures_path}:{number}: not a failure record; "
+                                     "skipped")
+        return out
+
+    def open_failures(self) -> list[FailureRecord]:
+        """The last failure of each job that has not finished since (what a report lists)."""
+        finished = {(r.model.id, r.key) for r in self.records()}
+        latest: dict[str, FailureRecord] = {}
+        for failure in self.failures():
+            if (failure.model_id, failure.key) not in finished:
+                latest[failure.key] = failure
+        return list(latest.values())
 
     def to_frame(self) -> pd.DataFrame:
         """One row per stored job with its primary metric, the report's starting point."""

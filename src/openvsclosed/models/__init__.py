@@ -75,9 +75,34 @@ DEFAULT_BASE_URLS = {
 """Gemini is reached through Google's OpenAI-compatible endpoint, with GEMINI_API_KEY."""
 
 
+class UnusableKey(ValueError):
+    """A key variable whose value cannot go into an HTTP header (named, never quoted)."""
+
+
+def read_key(env: Mapping[str, str], variable: str) -> str:
+    """The key in `variable`, without the whitespace a file or `.env` leaves around it.
+
+    A control character inside would make `requests` raise an error quoting the header, key
+    included, so such a value is refused here, naming only the variable.
+    """
+    key = (env.get(variable) or "").strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise UnusableKey(f"{variable} holds a control character inside the key; allowed: the "
+                          "key alone (surrounding spaces and newlines are stripped)")
+    return key
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every way a key may appear in text: raw, stripped, escaped as repr and JSON write it."""
+    import json
+
+    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+    return {f for f in forms if len(f) >= 4}
+
+
 def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str]) -> str | None:
     """Why a model's jobs are skipped rather than run (a missing key is a skip, not a failure)."""
-    if isinstance(spec, ApiModelSpec) and spec.api_key_env and not env.get(spec.api_key_env):
+    if isinstance(spec, ApiModelSpec) and spec.api_key_env and not read_key(env, spec.api_key_env):
         return f"{spec.api_key_env} is not set"
     return None
 

@@ -26,6 +26,8 @@ from typing import Any
 from openvsclosed.models.wire import WireSettings, read_replies, shape_payload, token_usage
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+RETRY_AFTER_CAP_S = 600.0
+"""The longest Retry-After honoured; a server asking for more is treated as down."""
 
 
 class BudgetExceeded(Exception):
@@ -162,8 +164,9 @@ class ResilientAPI:
     @property
     def api_key(self) -> str:
         """The key from the variable this model names; never stored, never logged."""
-        key = os.environ.get(self.api_key_env or "", "") if self.api_key_env else ""
-        return key or "no-key"
+        from openvsclosed.models import read_key
+
+        return (read_key(os.environ, self.api_key_env) if self.api_key_env else "") or "no-key"
 
     # ---- lm-eval's two entry points, reduced to payload -> self.send(payload)
     def _payload(self, messages: Any, generate: bool, gen_kwargs: dict | None,
@@ -233,6 +236,7 @@ class ResilientAPI:
         except BaseException:
             self.budget.settle(estimate, 0.0)
             raise
+        body = self._without_key(body)
         tokens_in, tokens_out = self._usage(body, payload)
         cost = self._cost(tokens_in, tokens_out)
         self.budget.settle(estimate, cost)
@@ -243,6 +247,19 @@ class ResilientAPI:
         if self.cache is not None and not withheld:  # a withheld reply may come on a retry
             self.cache.put(key, body)
         return body
+
+    def _without_key(self, body: Any) -> Any:
+        """The reply with our key removed, should a server echo it (never cached or stored)."""
+        raw = os.environ.get(self.api_key_env or "", "") if self.api_key_env else ""
+        if not raw.strip():
+            return body
+        from openvsclosed.models import secret_forms
+
+        text = json.dumps(body)
+        forms = [f for f in sorted(secret_forms(raw), key=len, reverse=True) if f in text]
+        for form in forms:
+            text = text.replace(form, f"${self.api_key_env}")
+        return json.loads(text) if forms else body
 
     def _post_with_retries(self, payload: dict) -> dict:
         import requests
@@ -265,10 +282,12 @@ class ResilientAPI:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt + 1 < self.attempts:
                 if wait is None:
-                    wait = min(self.max_backoff_s, self.backoff_s * 2 ** attempt)
-                    wait *= random.uniform(0.5, 1.5)  # noqa: S311  (jitter, not crypto)
+                    wait = min(self.max_backoff_s, self.backoff_s * 2 ** attempt
+                               * random.uniform(0.5, 1.5))  # noqa: S311  (jitter, not crypto)
                 self.meter.add(retries=1)
-                time.sleep(min(wait, self.max_backoff_s))
+                # a server's Retry-After is honoured in full (up to 10 minutes): retrying
+                # sooner only earns another 429; our own backoff stays under max_backoff_s
+                time.sleep(min(wait, RETRY_AFTER_CAP_S))
         raise ApiError(f"gave up after {self.attempts} attempts; last: {last}")
 
     def _wait_for_slot(self) -> None:

@@ -77,7 +77,7 @@ class FastHFLM(HFLM):
     def __init__(self, *args: Any, fast_batch_tokens: int | None = None,
                  fast_min_saved_tokens: int = 256, fast_self_check: bool = True,
                  **kwargs: Any) -> None:
-        """`fast_batch_tokens`: tokens per forward (prefix included); None sizes it to memory."""
+        """`fast_batch_tokens`: new tokens per forward (+1/8 per prefix token); None: by memory."""
         super().__init__(*args, **kwargs)
         self.fast_batch_tokens = fast_batch_tokens
         self.fast_min_saved_tokens = fast_min_saved_tokens
@@ -91,7 +91,7 @@ class FastHFLM(HFLM):
         """Score (context, continuation) token pairs; falls back to `HFLM` where it must."""
         if not requests:
             return []
-        reason = self.fast_disabled or self._unsupported_reason()
+        reason = self.fast_disabled or self._unsupported_reason() or self._too_long(requests)
         if reason:
             return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
         if self.fast_self_check:
@@ -109,6 +109,14 @@ class FastHFLM(HFLM):
         impl = str(getattr(self.model.config, "_attn_implementation", "") or "")
         if impl.startswith("flash") or impl == "flex_attention":
             return f"attention implementation {impl!r} takes no custom 4D mask"
+        return None
+
+    def _too_long(self, requests: list[Request]) -> str | None:
+        """A sliding window shorter than a request: our full causal mask would see too far."""
+        window = getattr(self.model.config, "sliding_window", None)
+        if isinstance(window, int) and window > 0 and any(
+                min(len(c) + len(t), self.max_length + 1) - 1 > window for _, c, t in requests):
+            return f"a request is longer than the sliding window ({window})"
         return None
 
     def _self_check(self, requests: list[Request]) -> str | None:
@@ -200,11 +208,11 @@ class FastHFLM(HFLM):
         return rows
 
     def _budget(self) -> int:
-        """Tokens per forward: given, else 1024 on CPU, else what a third of free memory holds."""
+        """Tokens per forward: given, else 2048 on CPU, else what a third of free memory holds."""
         if self.fast_batch_tokens:
             return int(self.fast_batch_tokens)
         if self.device.type != "cuda":
-            return 1024
+            return 2048
         cfg = self.model.config
         hidden = int(getattr(cfg, "hidden_size", 4096))
         layers = int(getattr(cfg, "num_hidden_layers", 32))
@@ -230,7 +238,7 @@ class FastHFLM(HFLM):
             start = 0
             while start < len(rows):
                 width = len(rows[start].tokens)
-                n = max(1, budget // (width + len(prefix)))
+                n = max(1, budget // (width + len(prefix) // 8))  # prefix: KV and attention
                 batch = rows[start:start + n]
                 start += len(batch)
                 for cont, answer in self._score_batch(batch, prefix, cache, count):

@@ -32,15 +32,27 @@ class ReportTables:
     points: pd.DataFrame
     claims: list[ClaimVerdict] = field(default_factory=list)
     intro: str = ""
+    failed: list = field(default_factory=list)
+    """Jobs whose last attempt failed and that have not finished since (FailureRecords)."""
+    warnings: list[str] = field(default_factory=list)
+    """Stored files that could not be read (skipped, named)."""
     files: list[Path] = field(default_factory=list)
 
 
 def gather_results(results_dir: Path | None, *, reported: bool = True,
-                   imported: list[ResultRecord] | None = None) -> pd.DataFrame:
-    """Measured rows from the store, imported lm_eval results, and published scores."""
+                   imported: list[ResultRecord] | None = None,
+                   problems: list[str] | None = None) -> pd.DataFrame:
+    """Measured rows from the store, imported lm_eval results, and published scores.
+
+    Unreadable stored files are skipped and named in `problems`: one bad file must not hide
+    every other result.
+    """
     frames = []
     if results_dir is not None:
-        frames.append(ResultStore(results_dir).to_frame())
+        store = ResultStore(results_dir)
+        frames.append(store.to_frame())
+        if problems is not None:
+            problems.extend(store.problems)
     if imported:
         frames.append(records_frame(imported).assign(source="imported"))
     if reported:
@@ -82,8 +94,15 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
     from openvsclosed.report.lagfiles import write_source_lags
     from openvsclosed.report.publish import write_report
 
-    results = gather_results(results_dir, reported=reported, imported=imported)
+    problems: list[str] = []
+    results = gather_results(results_dir, reported=reported, imported=imported,
+                             problems=problems)
     tables = build_tables(results, claims_path=claims_path, gpu_hour_usd=gpu_hour_usd)
+    if results_dir is not None:
+        store = ResultStore(results_dir)
+        tables.failed = store.open_failures()
+        problems.extend(p for p in store.problems if p not in problems)
+    tables.warnings = problems
     tables.files = write_report(out_dir, tables, title)
     tables.files += write_source_lags(tables.points, out_dir)
     return tables
