@@ -7,7 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from openvsclosed.models.api import Budget, BudgetExceeded, ResponseCache, retry_after_seconds
+from openvsclosed.budget import Budget, BudgetExceeded
+from openvsclosed.models.api import ResponseCache, retry_after_seconds
 
 
 def test_budget_refuses_the_request_that_would_pass_it():

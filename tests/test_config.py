@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,47 @@ def test_embedded_default_config_is_valid():
     assert {"arc_easy", "arc_challenge", "winogrande", "mmlu", "gsm8k"} <= names
     assert {m.id for m in cfg.models if getattr(m, "access", None) == "open"} == {
         "smollm2-135m-instruct"}
+
+
+BASE = "name: x\nmodels: [{id: f, backend: fake}]\ntasks: [ovc_toy]\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (BASE + "defaults: {limit: .inf}", "defaults.limit"),
+    (BASE + "defaults: {limit: true}", "defaults.limit"),
+    (BASE + "defaults: {seed: 4294967296}", "defaults.seed"),
+    (BASE + "defaults: {seed: -1}", "defaults.seed"),
+    (BASE + "results_dir: ''", "results_dir"),
+    (BASE.replace("{id: f, backend: fake}", "{catalog: [a, b]}"), "unknown catalog id"),
+    (BASE.replace("{id: f, backend: fake}", "{catalog: {a: 1}}"), "unknown catalog id"),
+    (BASE.replace("{id: f, backend: fake}",
+                  "{id: s, backend: openai-compatible, access: open, api_model: m, "
+                  "base_url: 'not a url'}"), "is not an http(s) URL"),
+    (BASE + "max_cost_usd: .nan", "max_cost_usd"),
+])
+def test_values_that_would_fail_only_at_run_time_are_refused_now(tmp_path, text, expected):
+    assert expected in error_for(tmp_path, text)
+
+
+def test_hostile_files_are_refused_in_one_paragraph(tmp_path):
+    bomb = ("name: x\na: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                      for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+            + "models: *i\ntasks: [t]\n")
+    assert "aliases (*name) expand to over" in error_for(tmp_path, bomb)
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: x\nmodels: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(deep)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(fifo)
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("name: x\n" + "#" * 2_000_000)
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config(huge)

@@ -5,6 +5,7 @@ Heavy modules are imported inside commands so `--help` and `report` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -90,6 +91,9 @@ def run(
     from openvsclosed.plan import plan_jobs
     from openvsclosed.store import ResultStore, StoreError
 
+    if limit is not None and not 0 < limit < float("inf"):
+        raise _usage_error(f"--limit {limit:g}: allowed: a number of documents above 0, or a "
+                           "fraction below 1.")
     try:
         cfg = load_config(config)
         store = ResultStore(results_dir or cfg.results_path)
@@ -111,14 +115,24 @@ def run(
     if dry_run:
         _print_plan(plan, store.root)
         if any(j.model.is_api for j in plan.pending):
-            _print_estimate(plan, manager, budget)
+            _print_estimate(plan, manager, budget, store.root)
         return
     if not plan.pending:
         _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in "
                      f"{store.root}, {len(plan.skipped)} skipped.")
         return
-    summary = _execute(plan, store, manager, budget)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.lock())
+        except (StoreError, OSError) as exc:
+            raise _usage_error(str(exc)) from None
+        plan.pending = [j for j in plan.pending  # a run that held the folder may have done some
+                        if force or not store.has(j.model.id, j.task.name, j.key)]
+        summary = _execute(plan, store, manager, budget)
     spent = f"; API spend ${summary.spent_usd:.4f}" if summary.spent_usd else ""
+    if summary.ledger_usd is not None and budget is not None:
+        spent += (f" (${summary.ledger_usd:.4f} of the ${budget:g} cap spent in this results "
+                  "directory, all runs)")
     budget_note = (f"; {len(summary.over_budget)} skipped for budget (--max-cost {budget:g})"
                    if summary.over_budget else "")
     _out().print(f"{len(summary.done)} finished, {len(summary.failed)} failed, "
@@ -145,24 +159,26 @@ def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
 
 
 def _execute(plan, store, manager, max_cost):  # noqa: ANN001, ANN202
+    from openvsclosed.budget import Budget
     from openvsclosed.models import load_model
-    from openvsclosed.models.api import Budget
     from openvsclosed.runner import LmEvalEvaluator, run_jobs
 
-    budget = Budget(max_usd=max_cost)
+    budget = Budget(max_usd=max_cost, root=store.root)
 
     def load(spec):  # noqa: ANN001, ANN202
         return load_model(spec, cache_dir=store.root / "cache", budget=budget)
 
     try:
-        return run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load,
-                        console=_err())
+        summary = run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load,
+                           console=_err())
+        summary.ledger_usd = budget.spent_usd if budget.spent_usd else None
+        return summary
     except KeyboardInterrupt:
         _err().print("Interrupted. Every finished job is stored; run the same command to resume.")
         raise typer.Exit(130) from None
 
 
-def _print_estimate(plan, manager, budget) -> None:  # noqa: ANN001
+def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
     from openvsclosed.estimate import estimate_jobs
 
     rows = estimate_jobs([j for j in plan.pending if j.model.is_api], manager)
@@ -175,7 +191,11 @@ def _print_estimate(plan, manager, budget) -> None:  # noqa: ANN001
                       dollars)
     _out().print(table)
     total = sum(r.usd or 0.0 for r in rows)
-    cap = f" against a budget of ${budget:g}" if budget is not None else ""
+    from openvsclosed.budget import read_ledger
+
+    paid = read_ledger(root)["spent_usd"]
+    cap = (f" against a budget of ${budget:g} (${paid:.4f} already spent here, all runs)"
+           if budget is not None else "")
     _out().print(f"At most about ${total:.4f}{cap}; cached responses cost nothing.")
 
 

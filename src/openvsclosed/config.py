@@ -6,12 +6,21 @@ The field docstrings below are the config reference (README links here).
 from __future__ import annotations
 
 import difflib
+import reprlib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog, load_wire_profiles
 from openvsclosed.schema import Access
@@ -33,14 +42,21 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+Shots = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Limit = Annotated[StrictInt | StrictFloat, Field(gt=0, allow_inf_nan=False)]
+"""A count of documents, or a fraction below 1: never a bool, infinity or NaN."""
+Seed = Annotated[StrictInt, Field(ge=0, le=2**32 - 1)]
+"""numpy takes seeds in 0..2^32-1; outside it lm-eval fails only once evaluation starts."""
+
+
 class Defaults(_Spec):
     """Values every task inherits unless it sets its own."""
 
-    num_fewshot: int | None = Field(default=None, ge=0)
+    num_fewshot: Shots | None = None
     """Few-shot examples; None keeps each task's own default."""
-    limit: float | None = Field(default=None, gt=0)
+    limit: Limit | None = None
     """Documents per task (per subtask for groups); below 1 a fraction. None: all of them."""
-    seed: int | tuple[int, int, int, int] = DEFAULT_SEED
+    seed: Seed | tuple[Seed, Seed, Seed, Seed] = DEFAULT_SEED
     """One int for all four of lm-eval's seeds, or [python, numpy, torch, fewshot]."""
 
     @property
@@ -100,7 +116,7 @@ class ApiModelSpec(_ModelSpecBase):
     """The provider's model name, e.g. gpt-4o-2024-08-06."""
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Name of the environment variable holding the key (never the key itself)."""
-    base_url: str | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")
     """Full endpoint URL (…/v1/chat/completions, …/v1/messages); default: the provider's."""
     num_concurrent: int = Field(default=1, ge=1)
     """Requests in flight at once."""
@@ -152,10 +168,10 @@ ModelSpec = Annotated[LocalModelSpec | ApiModelSpec, Field(discriminator="backen
 class TaskSpec(_Spec):
     """One lm-eval task or group, verbatim by name, with optional per-task settings."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     """An lm-eval task or group name (see `lm_eval ls tasks`)."""
-    num_fewshot: int | None = Field(default=None, ge=0)
-    limit: float | None = Field(default=None, gt=0)
+    num_fewshot: Shots | None = None
+    limit: Limit | None = None
     metric: str | None = None
     """Primary metric as `name` or `name,filter` (e.g. `exact_match,flexible-extract`)."""
     protocol: ProtocolChoice | None = None
@@ -177,7 +193,7 @@ class RunConfig(_Spec):
     uses it, chat APIs on the task's generative chat variant); `chat`: every model, open ones
     through their chat template, on the generative variants; `both`: open models run both
     ways, so a like-with-like chat gap exists beside each model's best-way score."""
-    max_cost_usd: float | None = Field(default=None, ge=0)
+    max_cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     """No API request is sent that would take the run past this many dollars."""
     defaults: Defaults = Field(default_factory=Defaults)
     models: list[ModelSpec] = Field(min_length=1)
@@ -185,6 +201,9 @@ class RunConfig(_Spec):
 
     @model_validator(mode="after")
     def _unique(self) -> RunConfig:
+        if self.results_dir is not None and str(self.results_dir).strip() in ("", "."):
+            raise ValueError("results_dir: an empty path would write into the current folder; "
+                             "allowed: a folder path, or leave it out for results/<name>")
         for what, names in (("models", [m.id for m in self.models]),
                             ("tasks", [t.name for t in self.tasks])):
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -201,9 +220,15 @@ class RunConfig(_Spec):
 def load_config(path: Path) -> RunConfig:
     """Read and validate a config file; every problem becomes one `ConfigError` paragraph."""
     try:
-        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+        raw = _parse_bounded(_read_bounded(Path(path)))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); allowed: a YAML file "
+                          "saved as UTF-8.") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply; allowed: the keys of a run config "
+                          "(see README).") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -223,6 +248,66 @@ def load_config(path: Path) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(path, exc)) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply; allowed: the keys of a run config "
+                          "(see README).") from None
+
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_NODES = 100_000
+"""A config expands to far fewer values; more is an alias bomb (exponential expansion)."""
+
+
+class ConfigTooLarge(yaml.YAMLError):
+    """Input bounded before anything expands or formats it."""
+
+
+def _parse_bounded(text: str) -> Any:
+    """safe_load, refusing documents whose aliases would expand past MAX_NODES values."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_NODES:
+            raise ConfigTooLarge(f"its YAML aliases (*name) expand to over {MAX_NODES:,} values")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values a node stands for once aliases are expanded (shared nodes counted each time)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 1  # a cycle counts once, and recursion stops
+    if isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes)
+                        for k, v in node.value)
+    else:
+        total = 1
+    sizes[id(node)] = min(total, MAX_NODES + 1)
+    return sizes[id(node)]
+
+
+def _read_bounded(path: Path) -> str:
+    """The file's text; a FIFO, a device or a huge file is refused before it is read."""
+    if path.exists() and not path.is_file():
+        raise OSError(0, "not a regular file")
+    if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+        raise OSError(0, f"larger than {MAX_CONFIG_BYTES:,} bytes")
+    return path.read_text("utf-8")
+
+
+def _brief(value: Any, limit: int = 120) -> str:
+    """A value's repr cut short: an error message never formats a huge input in full."""
+    text = reprlib.Repr()
+    text.maxstring, text.maxother, text.maxlist, text.maxdict, text.maxlevel = (
+        limit, limit, 6, 6, 3)
+    out = text.repr(value)
+    return out if len(out) <= limit else out[:limit] + "…"
 
 
 def _expand_model(path: Path, index: int, entry: Any) -> Any:
@@ -237,17 +322,17 @@ def _expand_model(path: Path, index: int, entry: Any) -> Any:
     else:
         return entry
     if not isinstance(catalog_id, str) or catalog_id not in catalog:
-        close = difflib.get_close_matches(str(catalog_id), catalog, n=3)
+        close = difflib.get_close_matches(str(catalog_id)[:100], catalog, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(
-            f"{path}: {key}: unknown catalog id {catalog_id!r}.{hint} Allowed: a catalog id "
+            f"{path}: {key}: unknown catalog id {_brief(catalog_id)}.{hint} Allowed: a catalog id "
             "(`openvsclosed models` lists them) or a full spec with `id` and `backend`."
         )
     provider = entry.get("provider") if isinstance(entry, dict) else None
     known = catalog[catalog_id].providers
     if provider is not None and (not isinstance(provider, str) or provider not in known):
         raise ConfigError(
-            f"{path}: models[{index}].provider: {catalog_id!r} has no provider {provider!r}. "
+            f"{path}: models[{index}].provider: {catalog_id!r} has no provider {_brief(provider)}. "
             f"Allowed: {', '.join(known) or 'none (this model has no hosted provider listed)'}."
         )
     spec = catalog[catalog_id].spec_fields(provider)
@@ -314,9 +399,12 @@ def _explain(err: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "string_pattern_mismatch" and err["loc"][-1] in ("id", "name"):
-        return f"{given!r} is not a slug; allowed: lowercase letters, digits, '.', '_', '-'"
+        return (f"{_brief(given)} is not a slug; allowed: lowercase letters, digits, '.', '_', "
+                "'-'")
+    if kind == "string_pattern_mismatch" and err["loc"][-1] == "base_url":
+        return f"{_brief(given)} is not an http(s) URL; allowed: e.g. https://host/v1/chat/completions"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{msg} (got {given!r})" if given is not None and kind != "value_error" else msg
+    return f"{msg} (got {_brief(given)})" if given is not None and kind != "value_error" else msg
 
 
 def _keys(model: type[BaseModel] | None) -> list[str]:

@@ -25,10 +25,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from openvsclosed.budget import BudgetExceeded
 from openvsclosed.config import ModelSpec
 from openvsclosed.harvest import harvest_record
 from openvsclosed.models import model_identity
-from openvsclosed.models.api import BudgetExceeded
 from openvsclosed.plan import Job, Plan, plan_jobs
 from openvsclosed.schema import FailureRecord, ResultRecord
 from openvsclosed.store import ResultStore
@@ -48,7 +48,10 @@ class RunSummary:
     """Jobs not run (or stopped) because the next request would pass the budget."""
     models_loaded: list[str] = field(default_factory=list)
     spent_usd: float = 0.0
-    """Dollars this run paid for fresh API responses (cache hits cost nothing)."""
+    """Dollars this run paid for fresh API responses (cache hits cost nothing), stopped and
+    failed jobs included."""
+    ledger_usd: float | None = None
+    """Dollars paid against the results directory's budget ledger, all runs together."""
 
     @property
     def exit_code(self) -> int:
@@ -115,10 +118,14 @@ def run_jobs(
     def fail(job: Job, exc: BaseException) -> None:
         message = scrub(f"{type(exc).__name__}: {exc}", all_models, env)
         summary.failed.append((job, message))
-        store.record_failure(FailureRecord(
-            key=job.key, model_id=job.model.id, task=job.task.name,
-            error_type=type(exc).__name__, message=message, at=datetime.now(timezone.utc),
-        ))
+        try:
+            store.record_failure(FailureRecord(
+                key=job.key, model_id=job.model.id, task=job.task.name,
+                error_type=type(exc).__name__, message=message, at=datetime.now(timezone.utc),
+            ))
+        except OSError as log_error:  # the log is unwritable too: say so, keep going
+            progress.console.print(f"[red]cannot log the failure in {store.failures_path}: "
+                                   f"{log_error.strerror or log_error}[/red]", soft_wrap=True)
         progress.console.print(f"[red]✗ {job.label}[/red]: {message}", soft_wrap=True)
 
     with progress:
@@ -150,6 +157,11 @@ def run_jobs(
     return summary
 
 
+def _paid_since(meter: Any, before: float) -> float:
+    """Dollars a job paid before it stopped: never lost from the run's account."""
+    return meter.snapshot()["spent_usd"] - before if meter is not None else 0.0
+
+
 USAGE_COUNTS = ("truncated", "refused")
 """Meter counters that become record fields rather than usage entries."""
 
@@ -175,15 +187,21 @@ def run_one(job: Job, lm: Any, evaluate: Evaluate) -> ResultRecord:
 def _run_one(job: Job, lm: Any, evaluate: Evaluate, store: ResultStore, summary: RunSummary,
              fail: Callable[[Job, BaseException], None], console: Console) -> None:
     clock = time.perf_counter()
+    meter = getattr(lm, "meter", None)
+    paid_before = meter.snapshot()["spent_usd"] if meter is not None else 0.0
     try:
         record = run_one(job, lm, evaluate)
         store.put(record)
     except BudgetExceeded as exc:
+        paid = _paid_since(meter, paid_before)
         summary.over_budget.append(job)
-        console.print(f"[yellow]- {job.label}[/yellow]: skipped for budget ({exc})",
-                      soft_wrap=True)
+        summary.spent_usd += paid
+        console.print(f"[yellow]- {job.label}[/yellow]: stopped for budget ({exc})"
+                      + (f"; ${paid:.4f} paid on it before the stop, answers cached for a "
+                         "re-run" if paid else ""), soft_wrap=True)
         return
     except Exception as exc:  # noqa: BLE001  (recorded, and the run goes on)
+        summary.spent_usd += _paid_since(meter, paid_before)
         fail(job, exc)
         return
     summary.done.append(job)

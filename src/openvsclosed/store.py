@@ -8,10 +8,14 @@ Paths are only an index: the key and everything else is read from inside the rec
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,18 +80,66 @@ class ResultStore:
         safe_task = task.replace(os.sep, "_").replace("/", "_")
         return self.root / "records" / model_id / safe_task / f"{key[:KEY_CHARS_IN_NAME]}.json"
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the results directory for one run; a second run is refused, saying who holds it.
+
+        An flock on `.lock`: the kernel releases it when the holder dies, even by kill -9, so
+        a crashed run never leaves the directory locked.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        with path.open("a+", encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read(300).strip() or "another process"
+                raise StoreError(
+                    f"results directory {self.root} is in use by {holder}; wait for that run "
+                    "to finish (re-running then resumes it) or give this one another "
+                    "--results-dir") from None
+            fh.seek(0)
+            fh.truncate()
+            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {started}")
+            fh.flush()
+            try:
+                self._remove_orphans()
+                yield
+            finally:
+                fh.seek(0)
+                fh.truncate()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _remove_orphans(self) -> None:
+        """Temp files of writes killed mid-way (safe: the lock says no other writer is here)."""
+        for tmp in (self.root / "records").glob("*/*/.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        for tmp in self.root.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     def check_writable(self) -> None:
-        """Fail before any job runs (and any API call is paid) if results cannot be stored."""
-        try:
-            folder = self.root / "records"
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
-            os.close(fd)
-            Path(probe).unlink()
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise StoreError(f"results directory {self.root}: cannot write there ({reason}); "
-                             "allowed: a writable folder (--results-dir or results_dir)") from None
+        """Fail before any job runs (and any API call is paid) if results cannot be stored.
+
+        Creates nothing: the nearest existing folder must be a writable folder, and every
+        name on the way must fit the file system.
+        """
+        def refuse(reason: str) -> StoreError:
+            return StoreError(f"results directory {self.root}: cannot write there ({reason}); "
+                              "allowed: a writable folder (--results-dir or results_dir)")
+
+        path = self.root.absolute()
+        for part in path.parts[1:]:
+            if len(part.encode()) > 255:
+                raise refuse(f"the name {part[:40]}… is longer than 255 bytes")
+        existing = path
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise refuse(f"{existing} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise refuse(f"{existing} is not writable")
 
     def has(self, model_id: str, task: str, key: str) -> bool:
         """Whether this job finished: its record exists *and* reads back valid, with its key.

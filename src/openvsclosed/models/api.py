@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openvsclosed.budget import Budget
 from openvsclosed.models.wire import WireSettings, read_replies, shape_payload, token_usage
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -30,38 +31,8 @@ RETRY_AFTER_CAP_S = 600.0
 """The longest Retry-After honoured; a server asking for more is treated as down."""
 
 
-class BudgetExceeded(Exception):
-    """The next request would take the run past its budget: nothing more is sent."""
-
-
 class ApiError(Exception):
     """A request that failed for good (after retries, or at once for 4xx): the job fails."""
-
-
-@dataclass
-class Budget:
-    """The run's spending limit, shared by every API model; reservations make it thread-safe."""
-
-    max_usd: float | None = None
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def reserve(self, usd: float) -> None:
-        """Hold `usd` for a request about to be sent, or refuse if it would pass the limit."""
-        with self._lock:
-            if self.max_usd is not None and \
-                    self.spent_usd + self.reserved_usd + usd > self.max_usd + 1e-12:
-                raise BudgetExceeded(
-                    f"the next request (about ${usd:.6f}) would take spending past the budget "
-                    f"of ${self.max_usd:g} (spent ${self.spent_usd:.6f})")
-            self.reserved_usd += usd
-
-    def settle(self, reserved: float, actual: float) -> None:
-        """Replace a reservation by what the request really cost."""
-        with self._lock:
-            self.reserved_usd -= reserved
-            self.spent_usd += actual
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""The API spending cap: reservations before each request, spend after, one ledger per results dir.
+
+A cap that lives in one process's memory holds only for that process: two runs on the same
+results directory, or the workers of one distributed run, would each spend up to it. The ledger
+is a small JSON file in the results directory, read and rewritten under an exclusive file lock
+for every reservation and settlement, so every process on the machine (and every Ray actor that
+reaches the driver's budget) shares one cap, and every dollar paid stays recorded across runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LEDGER = "budget.json"
+LOCK = "budget.lock"
+
+
+class BudgetExceeded(Exception):
+    """The next request would take spending past the cap: nothing more is sent."""
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(holder: str) -> bool:
+    """Whether a reservation's process still runs (same host; other hosts are trusted)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Budget:
+    """Thread-safe reservations against `max_usd`; with `root`, shared through the ledger file.
+
+    Without a root (unit use) the ledger is this object's memory. `spent_usd` is what has been
+    paid against this ledger in total (all runs), `spent_here_usd` what this process paid.
+    """
+
+    max_usd: float | None = None
+    root: Path | None = None
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    spent_here_usd: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reserve(self, usd: float) -> None:
+        """Hold `usd` for a request about to be sent, or refuse if it would pass the cap."""
+        with self._ledger() as ledger:
+            reserved = sum(ledger["reserved"].values())
+            if self.max_usd is not None and \
+                    ledger["spent_usd"] + reserved + usd > self.max_usd + 1e-12:
+                raise BudgetExceeded(
+                    f"the next request (about ${usd:.6f}) would take spending past the budget "
+                    f"of ${self.max_usd:g} (spent ${ledger['spent_usd']:.6f}"
+                    + (f" in {self.root}, all runs" if self.root else "") + ")")
+            me = _holder()
+            ledger["reserved"][me] = ledger["reserved"].get(me, 0.0) + usd
+
+    def settle(self, reserved: float, actual: float) -> None:
+        """Replace a reservation by what the request really cost."""
+        with self._ledger() as ledger:
+            me = _holder()
+            left = ledger["reserved"].get(me, 0.0) - reserved
+            if left > 1e-12:
+                ledger["reserved"][me] = left
+            else:
+                ledger["reserved"].pop(me, None)
+            ledger["spent_usd"] += actual
+            self.spent_here_usd += actual
+
+    @contextmanager
+    def _ledger(self) -> Iterator[dict]:
+        """The ledger, locked for this thread and (with a root) for every other process."""
+        with self._lock:
+            if self.root is None:
+                ledger = {"spent_usd": self.spent_usd,
+                          "reserved": {_holder(): self.reserved_usd} if self.reserved_usd else {}}
+                yield ledger
+                self.spent_usd = ledger["spent_usd"]
+                self.reserved_usd = sum(ledger["reserved"].values())
+                return
+            self.root.mkdir(parents=True, exist_ok=True)
+            with (self.root / LOCK).open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    ledger = read_ledger(self.root)
+                    ledger["reserved"] = {h: v for h, v in ledger["reserved"].items()
+                                          if _alive(h)}
+                    yield ledger
+                    _write(self.root / LEDGER, ledger)
+                    self.spent_usd = ledger["spent_usd"]
+                    self.reserved_usd = sum(ledger["reserved"].values())
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def read_ledger(root: Path) -> dict:
+    """The ledger as stored (a missing or unreadable one starts at zero, never below)."""
+    try:
+        data = json.loads((Path(root) / LEDGER).read_text("utf-8"))
+        spent = float(data.get("spent_usd", 0.0))
+        reserved = {str(k): float(v) for k, v in (data.get("reserved") or {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {"spent_usd": 0.0, "reserved": {}}
+    return {"spent_usd": max(spent, 0.0), "reserved": reserved}
+
+
+def _write(path: Path, ledger: dict) -> None:
+    from openvsclosed.store import write_atomic
+
+    write_atomic(path, json.dumps(ledger, indent=1, sort_keys=True))
