@@ -28,6 +28,8 @@ SHAPES = {
     "smollm2-135m-shaped": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                                 num_attention_heads=9, num_key_value_heads=3,
                                 tie_word_embeddings=True),
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,  # a smoke check
+                 num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True),
     "llama-1b-shaped": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
                             num_attention_heads=32, num_key_value_heads=8,
                             tie_word_embeddings=True),
@@ -83,12 +85,27 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def timed(lm, requests) -> tuple[float, list]:
+def timed(lm, requests) -> tuple[float, float, list]:
+    """Seconds for `loglikelihood` (tokenizing included) and for its scoring part alone."""
+    inner, scoring = lm._loglikelihood_tokens, [0.0]
+
+    def score(reqs, *args, **kwargs):
+        sync()
+        start = time.perf_counter()
+        try:
+            return inner(reqs, *args, **kwargs)
+        finally:
+            sync()
+            scoring[0] += time.perf_counter() - start
+
+    lm._loglikelihood_tokens = score
     sync()
     start = time.perf_counter()
     out = lm.loglikelihood(requests, disable_tqdm=True)
     sync()
-    return time.perf_counter() - start, out
+    total = time.perf_counter() - start
+    lm._loglikelihood_tokens = inner
+    return total, scoring[0], out
 
 
 def chosen(results: list) -> list[int]:
@@ -102,10 +119,11 @@ def main() -> None:
     parser.add_argument("--tokenizer", type=Path, required=True)
     parser.add_argument("--subjects", nargs="+", default=DEFAULT_SUBJECTS)
     parser.add_argument("--limit", type=int, default=None, help="questions per subject")
-    parser.add_argument("--models", nargs="+", default=list(SHAPES))
+    parser.add_argument("--models", nargs="+", default=[m for m in SHAPES if m != "tiny"])
     parser.add_argument("--plain-batch", nargs="+", default=["1", "64"])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--profile", action="store_true", help="profile the first fast run")
     args = parser.parse_args()
 
     from lm_eval.models.huggingface import HFLM
@@ -127,20 +145,28 @@ def main() -> None:
         fast = fast_hf.FastHFLM(pretrained=model, tokenizer=tok, max_length=2048)
         timed(fast, warm)  # CUDA and cuBLAS warm-up, and the one-time self-check
         fast.fast_stats.clear()
-        t_fast, r_fast = timed(fast, requests)
-        stats = dict(fast.fast_stats)
+        t_fast, s_fast, r_fast = timed(fast, requests)
+        stats = dict(fast.fast_stats)  # before the profiled re-run adds to them
+        if args.profile and name == args.models[0]:
+            from torch.profiler import ProfilerActivity, profile
+
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                fast.loglikelihood(requests, disable_tqdm=True)
+            print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=25))
+            print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=12))
         fast_tokens = stats.get("prefix_tokens", 0) + stats.get("row_tokens", 0)
         for bs in args.plain_batch:
             plain = HFLM(pretrained=model, tokenizer=tok, max_length=2048,
                          batch_size=int(bs) if bs.isdigit() else bs)
             timed(plain, warm)
-            t_plain, r_plain = timed(plain, requests)
+            t_plain, s_plain, r_plain = timed(plain, requests)
             agree = sum(a == b for a, b in zip(chosen(r_fast), chosen(r_plain), strict=True))
             row = {
                 "model": name, "params_m": round(params / 1e6, 1), "dtype": "bfloat16",
                 "subjects": len(args.subjects), "questions": len(requests) // 4,
                 "plain_batch": bs, "plain_s": round(t_plain, 2), "fast_s": round(t_fast, 2),
-                "speedup": round(t_plain / t_fast, 1),
+                "speedup": round(t_plain / t_fast, 1), "plain_score_s": round(s_plain, 2),
+                "fast_score_s": round(s_fast, 2), "score_speedup": round(s_plain / s_fast, 1),
                 "plain_tokens": plain_tokens(plain, requests), "fast_tokens": fast_tokens,
                 "fast_padded_tokens": stats.get("prefix_tokens", 0)
                 + stats.get("padded_tokens", 0),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,6 +26,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
         monkeypatch.delenv(name, raising=False)
     cache = tmp_path_factory.getbasetemp() / "hf-cache"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
+    monkeypatch.setenv("OVC_CACHE_DIR", str(cache / "openvsclosed"))  # the task-index cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
@@ -36,16 +35,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="session")
 def toy_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data mirror holding only made-up documents (no train split on purpose)."""
-    root = tmp_path_factory.mktemp("mirror")
-    data = json.loads((FIXTURES / "toy_data.json").read_text())
-    for config, splits in data.items():
-        if config.startswith("_"):
-            continue
-        for split, rows in splits.items():
-            path = root / "ovc-fixtures__toy" / config / f"{split}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame(rows).to_parquet(path, index=False)
-    return root
+    from tests.helpers import build_toy_mirror
+
+    return build_toy_mirror(tmp_path_factory.mktemp("mirror"))
 
 
 def _required(what: str) -> None:

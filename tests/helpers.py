@@ -29,3 +29,18 @@ def run_config(**overrides) -> RunConfig:
 def captured_results() -> dict:
     """lm-eval's results dict for the fake model on the toy group (see capture_results.py)."""
     return json.loads((FIXTURES / "captured_results.json").read_text())
+
+
+def build_toy_mirror(root: Path) -> Path:
+    """A data mirror holding only made-up documents (no train split on purpose)."""
+    import pandas as pd
+
+    data = json.loads((FIXTURES / "toy_data.json").read_text())
+    for config, splits in data.items():
+        if config.startswith("_"):
+            continue
+        for split, rows in splits.items():
+            path = root / "ovc-fixtures__toy" / config / f"{split}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_parquet(path, index=False)
+    return root

@@ -63,3 +63,12 @@ def test_config_validates_and_dry_runs(config, keys, shared_index, shared_mirror
     if holders:
         assert "Estimated API spend" in text and all(h in text for h in holders)
     assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_an_unknown_metric_is_refused_before_any_evaluation(shared_index, tmp_path):
+    config = tmp_path / "m.yaml"
+    config.write_text("name: m\nmodels: [smollm2-135m-instruct, gpt-4o]\n"
+                      "tasks: [{name: arc_easy, metric: acc_nrom}]\n")
+    result = CliRunner().invoke(app, ["validate", str(config)], catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "metric 'acc_nrom'" in text and "acc_norm" in text

@@ -90,6 +90,19 @@ def pair(bos: bool = True, attn: str = "sdpa", **fast_args) -> tuple[FastHFLM, H
     return fast, plain
 
 
+def test_batch_tokenization_gives_lm_eval_tokens(monkeypatch):
+    for bos in (True, False):
+        fast, plain = pair(bos=bos)
+        seen = {}
+        for name, lm in (("fast", fast), ("plain", plain)):
+            def capture(reqs, disable_tqdm=False, n=name, s=seen):
+                return s.setdefault(n, reqs)
+
+            monkeypatch.setattr(lm, "_loglikelihood_tokens", capture)
+            lm.loglikelihood(made_up_requests(), disable_tqdm=True)
+        assert seen["fast"] == seen["plain"]
+
+
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_same_loglikelihoods_greedy_flags_and_order_as_plain_hf(attn):
     fast, plain = pair(attn=attn, fast_batch_tokens=96)
@@ -156,6 +169,15 @@ def test_self_check_passes_then_mismatch_falls_back_to_plain(monkeypatch):
     monkeypatch.setattr(FastHFLM, "_fast_scores", off_by_one)
     assert_same(broken.loglikelihood(requests, disable_tqdm=True), expected)
     assert broken.fast_disabled and broken.scorer == PLAIN_SCORER
+
+
+def test_prompts_longer_than_a_sliding_window_are_scored_plainly():
+    fast, plain = pair()
+    fast.model.config.sliding_window = 16  # our full causal mask would look past the window
+    requests = made_up_requests()
+    assert_same(fast.loglikelihood(requests, disable_tqdm=True),
+                plain.loglikelihood(requests, disable_tqdm=True))
+    assert not fast.fast_stats  # nothing went through the fast path
 
 
 def test_load_model_picks_the_scorer_from_the_spec(monkeypatch):

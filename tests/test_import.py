@@ -102,3 +102,24 @@ def test_report_command_imports_and_fails_with_exit_2(tmp_path):
     bad = runner.invoke(app, ["report", str(store), "--import",
                               str(write(tmp_path, "broken.json", {"results": []}))])
     assert bad.exit_code == 2 and "broken.json" in bad.output
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"[]", b'{"results": 5}', b'{"results": {"arc": 5}}', b"\xff\xfe",
+    b'{"results": {"arc": {"acc": "x"}}, "config": 3}',
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"results": {"arc": {"acc,none": 0.5}}, "config": {"model": "hf", "model_args": 7}}',
+    b'{"results": {"arc": {"acc,none": 0.5}}, "config": {"model": "hf", "model_args": "p=x"},'
+    b' "n-shot": {"arc": "five"}, "date": "yesterday"}',
+    b'{"results": {"arc": {"acc,none": 0.5}}, "config": {"model": "hf"}, "group_subtasks": 5}',
+])
+def test_malformed_files_fail_in_one_paragraph_naming_the_file(tmp_path, content):
+    from openvsclosed.harvest import HarvestError
+    from openvsclosed.imported import import_lm_eval_file
+
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(HarvestError) as info:
+        import_lm_eval_file(f"open:{path}")
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message and len(message) < 600

@@ -101,8 +101,11 @@ class Budget:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
                     ledger = read_ledger(self.root)
+                    dead = {h: v for h, v in ledger["reserved"].items() if not _alive(h)}
+                    # a process killed mid-request may have been billed: count it as paid
+                    ledger["spent_usd"] += sum(dead.values())
                     ledger["reserved"] = {h: v for h, v in ledger["reserved"].items()
-                                          if _alive(h)}
+                                          if h not in dead}
                     yield ledger
                     _write(self.root / LEDGER, ledger)
                     self.spent_usd = ledger["spent_usd"]

@@ -81,6 +81,9 @@ class CatalogEntry(BaseModel):
     """Parameters used per token, for mixture-of-experts models."""
     license: str
     backend: str
+    num_gpus: float | None = None
+    """80 GB GPUs one copy of the weights needs under vLLM in their released precision
+    (weights plus room for the KV cache); the default of a spec's `num_gpus`."""
     model_args: dict[str, Any] = {}
     api_model: str | None = None
     api_key_env: str | None = None
@@ -129,6 +132,8 @@ class CatalogEntry(BaseModel):
                 fields["base_url"] = self.base_url
         else:
             fields["model_args"] = dict(self.model_args)
+            if self.num_gpus:
+                fields["num_gpus"] = self.num_gpus
         return fields
 
 

@@ -70,6 +70,12 @@ MaxCostOpt = Annotated[float | None, typer.Option(
     "--max-cost", help="Dollars: no API request is sent that would pass it.", min=0)]
 DryRunOpt = Annotated[
     bool, typer.Option(help="Print the plan (finished / to run / skipped) and exit.")]
+ExecutorOpt = Annotated[str | None, typer.Option(
+    "--executor", help="local (this process) or ray (actors on a Ray cluster); default: the "
+    "config's executor.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", envvar="RAY_ADDRESS",
+    help="The Ray cluster to join with --executor ray (default: start a local Ray).")]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Where the files go (default RESULTS_DIR/report).")]
 
@@ -85,12 +91,16 @@ def run(
     data_dir: DataOpt = None,
     max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Evaluate every model on every task; finished jobs are kept, never redone."""
     from openvsclosed.config import ConfigError, load_config
     from openvsclosed.plan import plan_jobs
     from openvsclosed.store import ResultStore, StoreError
 
+    if executor is not None and executor not in ("local", "ray"):
+        raise _usage_error(f"--executor {executor}: allowed: local, ray.")
     if limit is not None and not 0 < limit < float("inf"):
         raise _usage_error(f"--limit {limit:g}: allowed: a number of documents above 0, or a "
                            "fraction below 1.")
@@ -110,6 +120,7 @@ def run(
             store.check_writable()
         except StoreError as exc:
             raise _usage_error(str(exc)) from None
+    _check_data(cfg, plan, mirror, dry_run)
     manager = _checked_manager(cfg, config, plan, mirror) if plan.pending else None
     _print_skips(plan)
     if dry_run:
@@ -128,7 +139,8 @@ def run(
             raise _usage_error(str(exc)) from None
         plan.pending = [j for j in plan.pending  # a run that held the folder may have done some
                         if force or not store.has(j.model.id, j.task.name, j.key)]
-        summary = _execute(plan, store, manager, budget)
+        summary = _execute(plan, store, manager, budget, cfg=cfg, mirror=mirror,
+                           executor=executor or cfg.executor, ray_address=ray_address)
     spent = f"; API spend ${summary.spent_usd:.4f}" if summary.spent_usd else ""
     if summary.ledger_usd is not None and budget is not None:
         spent += (f" (${summary.ledger_usd:.4f} of the ${budget:g} cap spent in this results "
@@ -143,34 +155,81 @@ def run(
     raise typer.Exit(summary.exit_code)
 
 
+def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
+    """Before any model loads: every pending task's dataset must be readable from here.
+
+    A run exits 2 naming the fix; a dry run shows those jobs as skipped, with the reason.
+    """
+    if not plan.pending:
+        return
+    from openvsclosed.datacheck import SHORT, check_data, reachability_message
+    from openvsclosed.taskindex import task_index
+    from openvsclosed.tasks import PACKAGE_TASKS
+
+    with _err().status("Indexing lm-eval tasks (cached after the first time)…"):
+        index = task_index([str(PACKAGE_TASKS), *(str(p) for p in cfg.task_paths)])
+    problems = check_data([job.lm_eval_task for job in plan.pending], index, mirror)
+    if not problems:
+        return
+    if not dry_run:
+        raise _usage_error(reachability_message(problems, mirror))
+    why = {need.task: SHORT[reason] for need, reason in problems}
+    plan.skip([(job, f"data not reachable ({why[job.lm_eval_task]})") for job in plan.pending
+               if job.lm_eval_task in why])
+    _err().print(f"[yellow]warning:[/yellow] {reachability_message(problems, mirror)}",
+                 highlight=False, soft_wrap=True)
+
+
 def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
     """The run's TaskManager, after rejecting unknown tasks; unscorable pairings are skipped."""
     from openvsclosed.config import ConfigError
-    from openvsclosed.tasks import build_task_manager, check_task_names, unscorable_jobs
+    from openvsclosed.owntask import task_include_paths
+    from openvsclosed.tasks import (
+        build_task_manager,
+        check_metrics,
+        check_task_names,
+        unscorable_jobs,
+    )
 
     with _err().status("Indexing lm-eval tasks…"):
-        manager = build_task_manager(mirror, include_path=cfg.task_paths)
+        manager = build_task_manager(mirror, include_path=task_include_paths(cfg))
     try:
         check_task_names(cfg, config_path, manager, {job.task.name for job in plan.pending})
+        check_metrics(plan.pending, manager, config_path)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     plan.skip(unscorable_jobs(plan.pending, manager))
     return manager
 
 
-def _execute(plan, store, manager, max_cost):  # noqa: ANN001, ANN202
+def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: ANN001, ANN202
+             executor="local", ray_address=None):  # noqa: ANN001
+    import importlib.util
+
     from openvsclosed.budget import Budget
+    from openvsclosed.executors import loglikelihood_models
     from openvsclosed.models import load_model
     from openvsclosed.runner import LmEvalEvaluator, run_jobs
 
     budget = Budget(max_usd=max_cost, root=store.root)
+    scored_by_loglikelihood = loglikelihood_models(plan.pending, manager)
 
     def load(spec):  # noqa: ANN001, ANN202
-        return load_model(spec, cache_dir=store.root / "cache", budget=budget)
+        return load_model(spec, cache_dir=store.root / "cache", budget=budget,
+                          loglikelihood=spec.id in scored_by_loglikelihood)
 
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise _usage_error("--executor ray needs Ray; install it with "
+                           "pip install 'openvsclosed[ray]'.")
     try:
-        summary = run_jobs(plan, store, evaluate=LmEvalEvaluator(manager), load_model=load,
-                           console=_err())
+        if executor == "ray":
+            from openvsclosed.executors.ray_cluster import executor_for_run
+
+            summary = executor_for_run(cfg, mirror, store, budget, scored_by_loglikelihood,
+                                       ray_address).run(plan, store, console=_err())
+        else:
+            summary = run_jobs(plan, store, evaluate=LmEvalEvaluator(manager),
+                               load_model=load, console=_err())
         summary.ledger_usd = budget.spent_usd if budget.spent_usd else None
         return summary
     except KeyboardInterrupt:
@@ -224,21 +283,33 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
     _out().print(table)
     _out().print(f"{len(plan.finished)} finished, {len(plan.pending)} to run, "
                  f"{len(plan.skipped)} skipped.")
+    from openvsclosed.plan import private_audience
+
+    for task, models in private_audience(plan.pending + plan.finished).items():
+        _out().print(f"private task {task}: its rows are seen by {', '.join(models)}",
+                     highlight=False, soft_wrap=True)
 
 
 @app.command()
 def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, catalog ids, lm-eval task names) without running anything."""
     from openvsclosed.config import ConfigError, load_config
+    from openvsclosed.owntask import task_include_paths
     from openvsclosed.plan import all_jobs
-    from openvsclosed.tasks import build_task_manager, check_task_names, unscorable_jobs
+    from openvsclosed.tasks import (
+        build_task_manager,
+        check_metrics,
+        check_task_names,
+        unscorable_jobs,
+    )
 
     try:
         cfg = load_config(config)
         jobs = all_jobs(cfg, source=str(config))
         with _err().status("Indexing lm-eval tasks…"):
-            manager = build_task_manager(include_path=cfg.task_paths)
+            manager = build_task_manager(include_path=task_include_paths(cfg))
         check_task_names(cfg, config, manager)
+        check_metrics(jobs, manager, config)
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     unscorable = unscorable_jobs(jobs, manager)
@@ -296,7 +367,7 @@ def report(
     """Leaderboard, gap per task with CIs, lag, claims' verdicts: terminal, md/csv/tex/json/html."""
     from openvsclosed.harvest import HarvestError
     from openvsclosed.imported import import_lm_eval_file
-    from openvsclosed.report import build_report
+    from openvsclosed.report import ReportError, build_report
     from openvsclosed.report.terminal import print_report
     from openvsclosed.store import StoreError
 
@@ -317,16 +388,26 @@ def report(
         raise _usage_error(f"--claims: {claims} is not a file; allowed: a claims YAML like "
                            "seeds/claims.yaml.")
     claims = claims or (DEFAULT_CLAIMS if DEFAULT_CLAIMS.is_file() else None)
+    imported = []
+    for path in import_paths or []:
+        try:
+            imported += import_lm_eval_file(path)
+        except HarvestError as exc:
+            raise _usage_error(str(exc)) from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise _usage_error(f"--import: {path}: not a results JSON written by lm_eval "
+                               f"({type(exc).__name__}: {str(exc)[:160]}); allowed: the "
+                               "results_*.json of `lm_eval --output_path`, 0.3 or 0.4.") from None
     try:
-        imported = [rec for path in import_paths or [] for rec in import_lm_eval_file(path)]
         tables = build_report(results_dir, out_dir or results_dir / "report", reported=reported,
                               imported=imported, claims_path=claims, gpu_hour_usd=gpu_hour_usd)
-    except (StoreError, HarvestError) as exc:
+    except (StoreError, ReportError) as exc:
         raise _usage_error(str(exc)) from None
     print_report(_out(), tables)
     _out().print(f"Wrote {len(tables.files)} files into "
-                 f"{tables.files[0].parent} (index.html, report.md, md/csv/tex tables, PNG "
-                 "plots, lag_<source>.md with the three lag estimators).")
+                 f"{tables.files[0].parent}: index.html and report.md open with the answer; "
+                 "md/csv/tex tables, PNG plots, lag_<source>.md with the three lag estimators.",
+                 highlight=False, soft_wrap=True)
 
 
 EpochArg = Annotated[Path, typer.Argument(help="Epoch AI's epoch_open_model_trends.csv.")]

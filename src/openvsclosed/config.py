@@ -6,6 +6,7 @@ The field docstrings below are the config reference (README links here).
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from datetime import date
 from pathlib import Path
@@ -74,6 +75,12 @@ class _ModelSpecBase(_Spec):
     released: date | None = None
     params_b: float | None = None
     """Parameters in billions, where public."""
+    num_cpus: float | None = Field(default=None, ge=0)
+    """`--executor ray`: CPUs one copy of this model holds (default 1); not part of a result's
+    identity."""
+    replicas: int = Field(default=1, ge=1, le=1024)
+    """Copies of the model that share its jobs: Ray actors under `--executor ray`, vLLM's
+    data_parallel_size under the local executor. Not part of a result's identity."""
 
     @property
     def display(self) -> str:
@@ -92,6 +99,9 @@ class LocalModelSpec(_ModelSpecBase):
     """lm-eval batch size (an int or "auto"); not part of a result's identity."""
     device: str | None = None
     """"cpu", "cuda", "cuda:1"...; None lets lm-eval choose."""
+    num_gpus: float | None = Field(default=None, ge=0)
+    """GPUs one copy of the model needs (vLLM's tensor_parallel_size; what a Ray actor
+    reserves); default: the catalog's, else 1 for `vllm` and 0 otherwise."""
     fast_scoring: bool = True
     """`hf` only: log-likelihood tasks scored by our prefix-sharing scorer (each context and
     shared few-shot prefix computed once; lm-eval's answers, faster). False: plain lm-eval `hf`.
@@ -165,6 +175,21 @@ class ApiModelSpec(_ModelSpecBase):
 ModelSpec = Annotated[LocalModelSpec | ApiModelSpec, Field(discriminator="backend")]
 
 
+OwnKind = Literal["multiple_choice", "exact_match", "numeric"]
+
+
+class OwnColumns(_Spec):
+    """Where an own task's fields are in its file (column names, verbatim)."""
+
+    question: str = "question"
+    choices: str | list[str] = "choices"
+    """One column holding a list, or several columns, one choice each."""
+    answer: str = "answer"
+    """The right choice's index (0-based), letter or text; the answer text or number."""
+    id: str | None = None
+    """An id column, for your own reference (kept in samples unless private)."""
+
+
 class TaskSpec(_Spec):
     """One lm-eval task or group, verbatim by name, with optional per-task settings."""
 
@@ -176,6 +201,49 @@ class TaskSpec(_Spec):
     """Primary metric as `name` or `name,filter` (e.g. `exact_match,flexible-extract`)."""
     protocol: ProtocolChoice | None = None
     """This task's protocol, overriding the config's."""
+    file: Path | None = None
+    """Your own data (JSONL, CSV or Parquet), relative to the current folder: the project
+    writes the lm-eval task (both protocols) and keys results by the file's content hash."""
+    kind: OwnKind | None = None
+    """For `file`: `multiple_choice` (question, choices, answer), `exact_match` (short text
+    answer) or `numeric` (a number, compared as a number)."""
+    columns: OwnColumns | None = None
+    """For `file`: which of your columns hold the question, choices and answer."""
+    fewshot_file: Path | None = None
+    """For `file`: few-shot examples in the same layout (else none are drawn)."""
+    private: bool = False
+    """For `file`: no API model off this machine is sent its rows unless `allow_closed`;
+    records keep no sample text unless `keep_samples`."""
+    allow_closed: bool = False
+    """For a private task: send its rows to API models all the same."""
+    keep_samples: bool | None = None
+    """Keep prompts and replies in records (default: yes, except for private tasks)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_after_the_file(cls, data: Any) -> Any:
+        """A task from a file is named after the file unless it says otherwise."""
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("file"), str):
+            stem = Path(data["file"]).stem.lower()
+            data = {"name": "own_" + "_".join(re.findall(r"[a-z0-9]+", stem))[:60], **data}
+        return data
+
+    @model_validator(mode="after")
+    def _own_task_fields(self) -> TaskSpec:
+        own = ("kind", "columns", "fewshot_file", "private", "allow_closed")
+        if self.file is None:
+            used = [k for k in own if getattr(self, k) not in (None, False)]
+            if used:
+                raise ValueError(f"{', '.join(used)}: only for a task read from a `file`")
+        elif self.kind is None:
+            raise ValueError("`kind` is required with `file`; allowed: multiple_choice, "
+                             "exact_match, numeric")
+        return self
+
+    @property
+    def keeps_samples(self) -> bool:
+        """Whether records of this task keep sample text."""
+        return self.keep_samples if self.keep_samples is not None else not self.private
 
 
 class RunConfig(_Spec):
@@ -193,6 +261,12 @@ class RunConfig(_Spec):
     uses it, chat APIs on the task's generative chat variant); `chat`: every model, open ones
     through their chat template, on the generative variants; `both`: open models run both
     ways, so a like-with-like chat gap exists beside each model's best-way score."""
+    executor: Literal["local", "ray"] = "local"
+    """`local`: models one after another in this process; `ray`: one actor per model copy on a
+    Ray cluster (`--ray-address` / RAY_ADDRESS, else a local Ray), results written here."""
+    retries: int = Field(default=1, ge=0, le=100)
+    """`--executor ray`: times a job is retried when its worker dies under it (a job that
+    raises is never retried: it would fail the same way)."""
     max_cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     """No API request is sent that would take the run past this many dollars."""
     defaults: Defaults = Field(default_factory=Defaults)
@@ -338,8 +412,9 @@ def _expand_model(path: Path, index: int, entry: Any) -> Any:
     spec = catalog[catalog_id].spec_fields(provider)
     if isinstance(overrides.get("model_args"), dict) and "model_args" in spec:
         overrides["model_args"] = {**spec["model_args"], **overrides["model_args"]}
-    if "backend" in overrides and overrides["backend"] != spec["backend"]:
-        for reach in ("model_args", "api_model", "api_key_env", "base_url"):
+    if "backend" in overrides and overrides["backend"] != spec["backend"] and \
+            {overrides["backend"], spec["backend"]} != {"hf", "vllm"}:  # same weights either way
+        for reach in ("model_args", "api_model", "api_key_env", "base_url", "num_gpus"):
             if reach not in overrides:
                 spec.pop(reach, None)
     return {**spec, **overrides}

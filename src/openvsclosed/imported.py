@@ -92,15 +92,41 @@ def catalog_match(name: str, catalog: dict[str, Any]) -> Any | None:
     return None
 
 
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError,
+               RecursionError, OverflowError)
+"""What a malformed file raises somewhere inside: each becomes one paragraph naming it."""
+
+
 def import_lm_eval_file(spec: str | Path, catalog: dict[str, Any] | None = None
                         ) -> list[ResultRecord]:
-    """Records from one plain lm-eval results file (`open:`/`closed:` prefix states openness)."""
+    """Records from one plain lm-eval results file (`open:`/`closed:` prefix states openness).
+
+    Whatever is wrong inside a file, the error names the file (and the task where one was
+    being read) in one paragraph; nothing reaches the user as a traceback.
+    """
+    try:
+        return _import(spec, catalog)
+    except HarvestError:
+        raise
+    except READ_ERRORS as exc:
+        _, path = split_access(str(spec))
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else \
+            f"{type(exc).__name__}: {str(exc)[:160]}"
+        raise HarvestError(f"{path}: not a readable lm-eval results file (lm-eval 0.3 or 0.4 "
+                           f"JSON: 'results' mapping task -> metrics, 'config', 'n-shot', "
+                           f"'n-samples'); {reason}") from None
+
+
+def _import(spec: str | Path, catalog: dict[str, Any] | None) -> list[ResultRecord]:
     if catalog is None:
         from openvsclosed.catalog import load_catalog
 
         catalog = load_catalog()
     access, path = split_access(str(spec))
     try:
+        if path.is_file() and path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ValueError(f"larger than {MAX_IMPORT_BYTES:,} bytes")
         data = json.loads(path.read_text("utf-8"))
         if not isinstance(data.get("results"), dict) or not data["results"]:
             raise KeyError("results")
@@ -132,9 +158,9 @@ def import_lm_eval_file(spec: str | Path, catalog: dict[str, Any] | None = None
                                     model=identity, metric=None,
                                     started_at=when - timedelta(seconds=seconds),
                                     finished_at=when)
-        except (HarvestError, ValueError, TypeError, KeyError) as exc:
+        except (HarvestError, *READ_ERRORS) as exc:
             raise HarvestError(f"{path}: task {task!r} could not be read as a {fmt} results "
-                               f"entry: {exc}") from None
+                               f"entry: {str(exc)[:200]}") from None
         records.append(record.model_copy(update={"num_fewshot": shots}))
     return records
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from openvsclosed.config import ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
-from openvsclosed.models import UnusableKey, identity_args, unrunnable_reason
+from openvsclosed.models import UnusableKey, identity_args, leaves_machine, unrunnable_reason
+from openvsclosed.owntask import own_tasks
 from openvsclosed.schema import JobKeyFields, Protocol
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import PACKAGE_TASKS, chat_variant, task_definition_hash, task_files
@@ -57,6 +58,11 @@ class Job:
         return self.key_fields.lm_eval_task or self.task.name
 
     @property
+    def metric(self) -> str | None:
+        """The primary metric asked for; a chat variant keeps its own (exact match)."""
+        return self.task.metric if self.lm_eval_task == self.task.name else None
+
+    @property
     def chat(self) -> bool:
         """Whether prompts go through the chat template."""
         return self.key_fields.chat_template
@@ -79,7 +85,7 @@ def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float |
              task_hashes: Mapping[str, str | None] | None = None) -> Job:
     """Resolve a job's settings (task over defaults, --limit over both) and its key."""
     protocol = protocol or protocols_for(model, task, config)[0]
-    run_task = chat_variant(task.name) if protocol == "chat" else task.name
+    run_task = (chat_task_name(task) if protocol == "chat" else task.name)
     fields = JobKeyFields(
         key_scheme=KEY_SCHEME,
         model={"backend": model.backend, "args": identity_args(model)},
@@ -97,6 +103,11 @@ def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float |
     return Job(model=model, task=task, key_fields=fields, key=fields.key())
 
 
+def chat_task_name(task: TaskSpec) -> str:
+    """The task a chat-protocol job runs: an own task's generated variant, else the known one."""
+    return f"{task.name}_chat" if task.file is not None else chat_variant(task.name)
+
+
 def include_paths(config: RunConfig, source: str = "the config") -> list[Path]:
     """Our task variants plus the user's task folders, which must exist."""
     for i, folder in enumerate(config.task_paths):
@@ -111,8 +122,10 @@ def all_jobs(config: RunConfig, *, limit: float | None = None, source: str = "th
              ) -> list[Job]:
     """Every job a config describes (each model x task x protocol it runs under)."""
     defined = task_files(include_paths(config, source))
-    names = {chat_variant(t.name) for t in config.tasks} | {t.name for t in config.tasks}
+    names = {chat_task_name(t) for t in config.tasks} | {t.name for t in config.tasks}
     hashes = {name: task_definition_hash(name, defined) for name in names}
+    for name, own in own_tasks(config, source).items():  # keyed by the data's content
+        hashes[name] = hashes[own.chat_name] = own.digest
     lm_eval = lm_eval_version()
     return [make_job(model, task, config, limit, lm_eval, protocol, hashes)
             for model in (models if models is not None else config.models)
@@ -155,7 +168,9 @@ def plan_jobs(
         reasons = {model.id: unrunnable_reason(model, env) for model in models}
     except UnusableKey as exc:
         raise ConfigError(f"{source}: {exc}.") from None
-    for job in all_jobs(config, limit=limit, source=source, models=models, tasks=tasks):
+    jobs = all_jobs(config, limit=limit, source=source, models=models, tasks=tasks)
+    refuse_private_leaks(jobs, source)
+    for job in jobs:
         if not force and store.has(job.model.id, job.task.name, job.key):
             plan.finished.append(job)
         elif reasons[job.model.id]:
@@ -163,6 +178,31 @@ def plan_jobs(
         else:
             plan.pending.append(job)
     return plan
+
+
+def refuse_private_leaks(jobs: list[Job], source: str) -> None:
+    """A private task's rows go to no API off this machine unless the task allows it."""
+    leaks = sorted({(job.task.name, job.model.id) for job in jobs
+                    if job.task.private and not job.task.allow_closed
+                    and leaves_machine(job.model)})
+    if leaks:
+        pairs = ", ".join(f"{model} × {task}" for task, model in leaks)
+        raise ConfigError(
+            f"{source}: private task data would be sent to an API off this machine ({pairs}). "
+            "Allowed: models that run here (or behind a server on 127.0.0.1); to send the rows "
+            "anyway, set `allow_closed: true` on that task, or drop those models with --model.")
+
+
+def private_audience(jobs: list[Job]) -> dict[str, list[str]]:
+    """For each private task, the models that would see its rows (for the plan)."""
+    seen: dict[str, list[str]] = {}
+    for job in jobs:
+        if job.task.private:
+            where = "API, allowed" if leaves_machine(job.model) else "this machine"
+            entry = f"{job.model.id} ({where})"
+            if entry not in seen.setdefault(job.task.name, []):
+                seen[job.task.name].append(entry)
+    return seen
 
 
 def _select(items: list[Any], wanted: list[str] | None, name: Callable[[Any], str],

@@ -128,6 +128,8 @@ class ResultRecord(_Record):
     """API replies cut by the output-token limit (reasoning can use it all)."""
     refused: int = 0
     """API replies withheld by the provider (content filter, refusal): no content came back."""
+    own_task: dict[str, Any] | None = None
+    """For a task read from the user's file: its name, content hash, kind, rows, privacy."""
     scorer: str | None = None
     """What produced the log-likelihoods or generations (`lm-eval-hf`, `ovc-fast-loglikelihood`)."""
     environment: dict[str, Any] = Field(default_factory=dict)

@@ -29,7 +29,8 @@ MAX_RECORD_BYTES = 512 * 1024 * 1024
 """Larger files are not records (a full MMLU run with samples is a few tens of MB)."""
 FRAME_COLUMNS = ["model", "label", "access", "organization", "released", "params_b", "task",
                  "metric", "score", "stderr", "n", "num_fewshot", "limit", "protocol",
-                 "cost_usd", "duration_s", "finished_at", "key", "source", "doc_scores", "note"]
+                 "cost_usd", "duration_s", "finished_at", "key", "source", "doc_scores", "note",
+                 "own_task", "private"]
 
 
 class StoreError(Exception):
@@ -252,6 +253,8 @@ def records_frame(records: list[ResultRecord]) -> pd.DataFrame:
             "protocol": rec.key_fields.protocol, "cost_usd": rec.cost_usd,
             "duration_s": rec.duration_s, "finished_at": rec.finished_at, "key": rec.key,
             "source": "measured", "doc_scores": doc_scores(rec), "note": None,
+            "own_task": rec.own_task is not None,
+            "private": bool(rec.own_task and rec.own_task.get("private")),
         })
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 

@@ -101,8 +101,9 @@ def build_task_manager(
     """One TaskManager for the whole run (indexing ~14k tasks costs seconds)."""
     if data_dir is not None:
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    from lm_eval.tasks import TaskManager
     from lm_eval.tasks._factory import TaskFactory
+
+    from openvsclosed.taskindex import cached_task_manager  # the index, cached on disk
 
     class MirrorTaskFactory(TaskFactory):
         """lm-eval's factory, with every loaded config pointed at the mirror."""
@@ -112,7 +113,7 @@ def build_task_manager(
             return mirror_config(cfg, data_dir) if data_dir is not None else cfg
 
     paths = [str(PACKAGE_TASKS), *(str(p) for p in include_path or [])]
-    manager = TaskManager(include_path=paths, include_defaults=include_defaults)
+    manager = cached_task_manager(paths, include_defaults=include_defaults)
     if data_dir is not None:
         manager._factory = MirrorTaskFactory(meta=manager._factory._meta)
     return manager
@@ -132,21 +133,47 @@ def check_task_names(config: RunConfig, source: Path, manager: TaskManager,
 
 
 
-def output_types(manager: TaskManager, name: str, depth: int = 0) -> set[str]:
-    """The request types a task, group or tag needs, read from YAML before anything runs."""
+def leaf_configs(manager: TaskManager, name: str, depth: int = 0) -> list[dict[str, Any]]:
+    """The YAML configs of the leaf tasks under a task, group or tag, read before any run."""
     from lm_eval.tasks._index import Kind
     from lm_eval.tasks._yaml_loader import load_yaml
 
     entry = manager.task_index.get(name)
     if entry is None or depth > 8:
-        return set()
+        return []
     if entry.kind == Kind.TAG:
-        return {t for leaf in entry.tags for t in output_types(manager, leaf, depth + 1)}
+        return [c for leaf in entry.tags for c in leaf_configs(manager, leaf, depth + 1)]
     cfg = entry.cfg or (load_yaml(entry.yaml_path, resolve_func=False) if entry.yaml_path else {})
     if entry.kind != Kind.GROUP:
-        return {cfg["output_type"]} if cfg.get("output_type") else set()
-    return {t for member in _members(cfg.get("task") or [])
-            for t in output_types(manager, member, depth + 1)}
+        return [cfg]
+    return [c for member in _members(cfg.get("task") or [])
+            for c in leaf_configs(manager, member, depth + 1)]
+
+
+def output_types(manager: TaskManager, name: str) -> set[str]:
+    """The request types a task, group or tag needs."""
+    return {cfg["output_type"] for cfg in leaf_configs(manager, name) if cfg.get("output_type")}
+
+
+def check_metrics(jobs: list, manager: TaskManager, source: Path) -> None:
+    """Refuse a task's `metric:` its lm-eval task does not compute, before anything runs."""
+    checked: set[tuple[str, str]] = set()
+    for job in jobs:
+        wanted = job.metric
+        if not wanted or (job.lm_eval_task, wanted) in checked:
+            continue
+        checked.add((job.lm_eval_task, wanted))
+        known: set[str] = set()
+        for cfg in leaf_configs(manager, job.lm_eval_task):
+            for item in cfg.get("metric_list") or []:
+                if isinstance(item, dict) and isinstance(item.get("metric"), str):
+                    known.add(item["metric"])
+        name = wanted.partition(",")[0]
+        if known and name not in known:
+            raise ConfigError(
+                f"{source}: tasks: {job.task.name!r} metric {wanted!r}: task "
+                f"{job.lm_eval_task!r} computes {', '.join(sorted(known))}; allowed: one of "
+                "those, optionally as name,filter.")
 
 
 def _members(items: list) -> list[str]:

@@ -75,6 +75,20 @@ DEFAULT_BASE_URLS = {
 """Gemini is reached through Google's OpenAI-compatible endpoint, with GEMINI_API_KEY."""
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def leaves_machine(spec: LocalModelSpec | ApiModelSpec) -> bool:
+    """Whether prompts go to a server off this machine (any API not on the loopback)."""
+    if not isinstance(spec, ApiModelSpec):
+        return False
+    from urllib.parse import urlsplit
+
+    url = spec.base_url or DEFAULT_BASE_URLS.get(spec.backend, "https://remote")
+    host = urlsplit(url).hostname or ""
+    return not (host in LOOPBACK_HOSTS or host.startswith("127."))
+
+
 class UnusableKey(ValueError):
     """A key variable whose value cannot go into an HTTP header (named, never quoted)."""
 
@@ -108,10 +122,14 @@ def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str
 
 
 def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = None,
-               budget: Any = None) -> Any:
+               budget: Any = None, data_parallel: int | None = None,
+               loglikelihood: bool = True) -> Any:
     """Build the lm-eval LM once; the runner reuses it for all of the model's pending tasks.
 
     API models get a response cache under `cache_dir/<model id>` and the run's shared budget.
+    `vllm` models get their GPU layout and prefix caching from `vllm_engine_args`
+    (`data_parallel`: copies inside this process; `loglikelihood`: whether any of the model's
+    jobs scores log-likelihoods).
     """
     from openvsclosed.models.registry import lm_eval_model_class
 
@@ -132,7 +150,13 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
         )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
-    lm = cls.create_from_arg_obj(resolve_args(spec.model_args), extra)
+    args = resolve_args(spec.model_args)
+    if spec.backend == "vllm":
+        from openvsclosed.models.vllm_engine import vllm_engine_args
+
+        args.update(vllm_engine_args(spec, data_parallel=data_parallel,
+                                     loglikelihood=loglikelihood))
+    lm = cls.create_from_arg_obj(args, extra)
     if spec.backend == "hf" and not fast:
         lm.scorer = "lm-eval-hf"  # FastHFLM carries "ovc-fast-loglikelihood" (or its fallback)
     return lm

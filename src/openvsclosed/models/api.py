@@ -215,7 +215,8 @@ class ResilientAPI:
                        reasoning_tokens=token_usage(body)[2], cost_usd=cost, spent_usd=cost)
         style = self.wire.style if self.wire is not None else self._style
         withheld = any(r.status == "refused" for r in read_replies(body, style))
-        if self.cache is not None and not withheld:  # a withheld reply may come on a retry
+        private = getattr(self, "private", False)  # a private task's replies stay in memory
+        if self.cache is not None and not withheld and not private:  # withheld: retry later
             self.cache.put(key, body)
         return body
 

@@ -47,9 +47,55 @@ class ClaimVerdict:
     then_evidence: str = ""
 
 
+REQUIRED = ("id", "article", "who", "when", "statement", "predicate")
+MAX_CLAIMS_BYTES = 1_000_000
+
+
+class ClaimsError(ValueError):
+    """A claims file that cannot be judged: the message names the file, the claim and the key."""
+
+
 def load_claims(path: Path) -> list[dict[str, Any]]:
-    """The structured claims file (a list of mappings with id, predicate, params...)."""
-    return yaml.safe_load(Path(path).read_text("utf-8")) or []
+    """The structured claims file (a list of mappings with id, predicate, params...).
+
+    Checked whole before any judging, so a bad file stops the report with one paragraph
+    instead of a traceback halfway through writing it.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_CLAIMS_BYTES:
+            raise ClaimsError(f"{path}: larger than {MAX_CLAIMS_BYTES:,} bytes; allowed: a "
+                              "claims YAML like seeds/claims.yaml.")
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ClaimsError(f"{path}: not a readable claims YAML ({reason}); allowed: a list of "
+                          "claims like seeds/claims.yaml.") from None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ClaimsError(f"{path}: the top level is a {type(data).__name__}; allowed: a list "
+                          "of claims like seeds/claims.yaml.")
+    for i, claim in enumerate(data):
+        where = f"{path}: claim [{i}]"
+        if not isinstance(claim, dict):
+            raise ClaimsError(f"{where} is a {type(claim).__name__}; allowed: a mapping with "
+                              f"{', '.join(REQUIRED)} and optional params.")
+        lacking = [k for k in REQUIRED if k not in claim]
+        if lacking:
+            raise ClaimsError(f"{where}: missing {', '.join(lacking)}; each claim needs "
+                              f"{', '.join(REQUIRED)}.")
+        if claim["predicate"] not in PREDICATES:
+            raise ClaimsError(f"{where}: predicate: unknown {str(claim['predicate'])[:80]!r}; "
+                              f"allowed: {', '.join(sorted(PREDICATES))}.")
+        if not isinstance(claim.get("params") or {}, dict):
+            raise ClaimsError(f"{where}: params: allowed: a mapping.")
+        try:
+            pd.Timestamp(str(claim["when"]))
+        except (ValueError, TypeError):
+            raise ClaimsError(f"{where}: when: {str(claim['when'])[:40]!r} is not a date; "
+                              "allowed: YYYY-MM-DD.") from None
+    return data
 
 
 def category_of(task: str) -> str | None:
@@ -73,9 +119,14 @@ def judge_claims(claims: list[dict[str, Any]], results: pd.DataFrame) -> list[Cl
         params = claim.get("params") or {}
         when = pd.Timestamp(str(claim["when"]))
         then_rows = results[pd.to_datetime(results["released"], errors="coerce") <= when]
-        then = _judge(claim["predicate"], then_rows, params)
         today = {k: v for k, v in params.items() if k not in ("as_of", "to")}
-        now = _judge(claim["predicate"], results, today)
+        try:
+            then = _judge(claim["predicate"], then_rows, params)
+            now = _judge(claim["predicate"], results, today)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ClaimsError(f"claim {str(claim['id'])[:60]!r}: params: {type(exc).__name__}: "
+                              f"{str(exc)[:160]}; allowed: the parameters its predicate "
+                              "takes (listed at the top of seeds/claims.yaml).") from None
         evidence = f"today: {now[2]} || as of {claim['when']}: {then[0]}, {then[2]}"
         verdicts.append(ClaimVerdict(
             id=claim["id"], article=claim["article"], who=claim["who"], when=str(claim["when"]),
@@ -291,11 +342,12 @@ def lag_persists(rows: pd.DataFrame, p: dict[str, Any]) -> tuple[str, str]:
 
 def open_wins_domain(rows: pd.DataFrame, p: dict[str, Any]) -> tuple[str, str]:
     """Best open beats best closed on most domain-specific tasks (medical, legal, finance)."""
-    domain = rows[rows["task"].map(category_of) == "domain"]
+    own = rows["own_task"].eq(True) if "own_task" in rows else False  # the user's own data
+    domain = rows[(rows["task"].map(category_of) == "domain") | own]
     same, text = fronts(domain)
     if not same:
-        return UNKNOWN, ("no domain-specific task (e.g. medqa, pubmedqa, legalbench) with both "
-                         "sides under one protocol yet")
+        return UNKNOWN, ("no domain-specific task (e.g. medqa, pubmedqa, legalbench, or your "
+                         "own task from a file) with both sides under one protocol yet")
     won = sum(o["score"] > c["score"] for _, o, c in same)
     verdict = SUPPORTED if won * 2 > len(same) else CONTRADICTED
     return verdict, f"open wins {won}/{len(same)} domain tasks; " + "; ".join(text)

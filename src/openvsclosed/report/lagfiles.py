@@ -78,18 +78,15 @@ def write_lag_files(estimates: dict[str, pd.DataFrame], out_dir: Path, prefix: s
     return paths
 
 
-def write_source_lags(points: pd.DataFrame, out_dir: Path, boot: int = 500) -> list[Path]:
-    """The three estimators per source of a report's points (never pooled across sources).
+def write_source_lags(estimates: dict[str, dict[str, pd.DataFrame]],
+                      out_dir: Path) -> list[Path]:
+    """The three estimators per source of a report (never pooled across sources).
 
-    Published scores are censored at the end of the table's coverage, measured and imported
-    ones at their last release date. Files: `lag_<source>.md`, `lag_<source>_*.csv`, `.png`.
+    `estimates` comes from the report's tables (published scores censored at the end of the
+    table's coverage, measured and imported ones at their last release date). Files:
+    `lag_<source>.md`, `lag_<source>_*.csv`, `lag_<source>_over_time.png`.
     """
-    from openvsclosed.report.catchup import lag_estimates
-    from openvsclosed.report.published import PUBLISHED_AS_OF
-
     paths: list[Path] = []
-    for source, on_source in points.groupby("source", sort=True):
-        as_of = pd.Timestamp(PUBLISHED_AS_OF) if source == "reported" else None
-        estimates = lag_estimates(on_source, as_of, boot=boot)
-        paths += write_lag_files(estimates, out_dir, f"lag_{source}", str(source))
+    for source, on_source in sorted(estimates.items()):
+        paths += write_lag_files(on_source, out_dir, f"lag_{source}", str(source))
     return paths

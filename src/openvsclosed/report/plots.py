@@ -1,10 +1,15 @@
-"""PNG figures for the Markdown and HTML reports: gap per task, frontiers over time, score vs size.
+"""PNG figures for the Markdown and HTML reports, in one house style.
 
-Drawn with matplotlib's Agg backend (no display), without timestamps in the files.
+Drawn with matplotlib's Agg backend (no display), without timestamps in the files. Every
+figure goes through `style()` (fonts, grid, spines, colours: open teal, closed orange) and
+`save()` (atomic, fixed dpi), so the page looks like one report. Date figures live in
+report/timeplots.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -14,92 +19,136 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from openvsclosed.report.lag import frontier  # noqa: E402
-
 COLORS = {"open": "#2a9d8f", "closed": "#e76f51"}
-SOURCE_MARKERS = {"measured": "o", "imported": "s", "reported": "^"}
+SOURCE_MARKERS = {"measured": "s", "imported": "D", "reported": "o"}
+STYLE = {"font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "xtick.labelsize": 7.5,
+         "ytick.labelsize": 7.5, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.grid": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.6,
+         "axes.axisbelow": True, "figure.titlesize": 10, "legend.fontsize": 7.5}
+DPI = 110
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+@contextmanager
+def style() -> Iterator[None]:
+    """The house style for one figure."""
+    with plt.rc_context(STYLE):
+        yield
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    """Write a figure atomically (temp file, rename) with no timestamp; close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    tight = None if fig.get_layout_engine() is not None else "tight"
+    fig.savefig(tmp, dpi=DPI, bbox_inches=tight, metadata={"Software": None})
     plt.close(fig)
     tmp.replace(path)
     return path
 
 
-def gap_plot(gap: pd.DataFrame, path: Path) -> Path:
-    """Gap (closed - open) per task and source, with its 95% interval where there is one."""
-    rows = gap.dropna(subset=["gap"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.2))
-    for i, r in rows.iterrows():
-        has_ci = pd.notna(r["ci_low"]) and pd.notna(r["ci_high"])
-        err = [[r["gap"] - r["ci_low"]], [r["ci_high"] - r["gap"]]] if has_ci else None
-        color = COLORS["closed"] if r["gap"] > 0 else COLORS["open"]
-        ax.errorbar(r["gap"], i, xerr=err, fmt=SOURCE_MARKERS.get(r["source"], "o"),
-                    color=color, capsize=3)
-    ax.axvline(0, color="#555", lw=1)
-    labels = [f"{t} ({s})" for t, s in zip(rows["task"], rows["source"], strict=True)]
-    ax.set_yticks(range(len(rows)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel("gap = best closed - best open (points); right of 0: closed leads")
-    ax.set_title("Open vs closed gap per task (95% CI where measured)")
-    if rows.empty:
-        ax.text(0.5, 0.5, "no task has both an open and a closed score", ha="center",
-                transform=ax.transAxes)
-    return _save(fig, path)
-
-
 def frontier_plot(points: pd.DataFrame, path: Path) -> Path:
-    """Best open and best closed score over release date, one panel per benchmark."""
-    benches = sorted(points["benchmark"].unique()) if not points.empty else []
-    cols = min(3, max(len(benches), 1))
-    nrows = max(1, -(-len(benches) // cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 3.4 * nrows), squeeze=False,
-                             layout="constrained")
-    source = points["source"] if "source" in points else pd.Series("reported", points.index)
-    for ax, bench in zip(axes.flat, benches, strict=False):
-        on_bench = points[points["benchmark"] == bench].assign(
-            date=lambda d: pd.to_datetime(d["date"]), source=source)
-        for (access, src), side in on_bench.groupby(["access", "source"]):
-            color = COLORS.get(access, "#888")
-            ax.scatter(side["date"], 100 * side["score"], color=color, alpha=0.4, s=14,
-                       marker=SOURCE_MARKERS.get(src, "o"))
-            front = frontier(side)
-            if len(front) > 1:
-                ax.step(front["date"], 100 * front["score"], where="post", color=color,
-                        linestyle="-" if src == "reported" else "--",
-                        label=f"{access} ({src})")
-        ax.set_title(bench)
-        if on_bench["date"].nunique() > 1:
-            ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=4))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="lower right")
-    for ax in list(axes.flat)[len(benches):]:
-        ax.axis("off")
-    fig.suptitle("Frontiers over time (score in points by release date)")
-    return _save(fig, path)
+    """Best open and best closed over release date (report/timeplots.py draws it)."""
+    from openvsclosed.report.timeplots import frontier_plot as draw
+
+    return draw(points, path)
 
 
-def params_plot(eff: pd.DataFrame, path: Path) -> Path:
-    """Score against parameters (log scale) for models whose size is public."""
-    sized = eff.dropna(subset=["params_b"])
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for (access, source), group in sized.groupby(["access", "source"]):
-        ax.scatter(group["params_b"], group["score"], color=COLORS.get(access, "#888"),
-                   marker=SOURCE_MARKERS.get(source, "o"), label=f"{access}, {source}")
-    ax.set_xscale("log")
-    ax.set_xlabel("parameters (billions, log scale)")
-    ax.set_ylabel("score (points)")
-    ax.set_title("Score vs size (closed models disclose no size)")
-    if not sized.empty:
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+def gap_plot(gap: pd.DataFrame, path: Path) -> Path:
+    """Gap (closed − open) per task, named: who against whom, released when, which comparison.
+
+    Intervals are drawn as lines from their bounds, so a gap outside its paired bootstrap
+    interval (possible: the interval is over documents both answered) still draws.
+    """
+    rows = gap.dropna(subset=["gap"]).reset_index(drop=True)
+    has_ci = rows["ci_low"].notna().any() if len(rows) else False
+    with style():
+        fig, ax = plt.subplots(figsize=(10, 0.3 * max(len(rows), 2) + 1.3),
+                               layout="constrained")
+        for i, r in rows.iterrows():
+            color = COLORS["closed"] if r["gap"] > 0 else COLORS["open"]
+            if pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]):
+                ax.hlines(i, r["ci_low"], r["ci_high"], color=color, lw=1.4)
+            ax.scatter(r["gap"], i, color=color, marker=SOURCE_MARKERS.get(r["source"], "o"),
+                       s=22, zorder=3)
+        ax.axvline(0, color="#333", lw=0.9)
+        ax.set_yticks(range(len(rows)), [_gap_label(r) for _, r in rows.iterrows()],
+                      fontsize=6.5)
+        ax.invert_yaxis()
+        ax.set_xlabel("closed − open (points); > 0: closed leads")
+        fig.suptitle("Gap per task" + (" (lines: 95% intervals, measured only)" if has_ci
+                                       else " (published numbers have no interval)"))
+        if rows.empty:
+            ax.text(0.5, 0.5, "no task has both an open and a closed score", ha="center",
+                    transform=ax.transAxes)
+        return save(fig, path)
+
+
+def _gap_label(r: pd.Series) -> str:
+    way = "like with like" if r.get("comparison") == "like with like" else (
+        "⚠ mixed" if str(r.get("protocol")).startswith("mixed") else "")
+    def who(label: object, when: object) -> str:
+        return f"{label}" + ("" if pd.isna(when) or when is None else f" ({str(when)[:7]})")
+    return (f"{r['task']} [{r['source']}{', ' + way if way else ''}]: "
+            f"{who(r['best_open'], r.get('open_released'))} vs "
+            f"{who(r['best_closed'], r.get('closed_released'))}")
+
+
+def params_plot(results: pd.DataFrame, path: Path, max_panels: int = 6) -> Path:
+    """Score against parameters per task; closed models (size undisclosed) as dashed lines.
+
+    A size axis can only place open models; the best closed score on each task is drawn
+    across it so the open points are read against it. Panels: tasks with the most sized rows.
+    """
+    rows = results.dropna(subset=["score"])
+    sized = rows.dropna(subset=["params_b"]) if "params_b" in rows else rows.iloc[0:0]
+    counts = sized.groupby("task").size().sort_values(ascending=False, kind="stable")
+    tasks = sorted(counts.index[:max_panels])
+    cols = min(3, max(len(tasks), 1))
+    nrows = max(1, -(-len(tasks) // cols))
+    with style():
+        fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 2.9 * nrows + 0.6),
+                                 squeeze=False, layout="constrained")
+        for ax, task in zip(axes.flat, tasks, strict=False):
+            on = sized[sized["task"] == task]
+            for (access, source), group in on.groupby(["access", "source"]):
+                ax.scatter(group["params_b"], 100 * group["score"], s=16,
+                           color=COLORS.get(access, "#888"),
+                           marker=SOURCE_MARKERS.get(source, "o"), label=f"{access}, {source}")
+            closed = rows[(rows["task"] == task) & (rows["access"] == "closed")]
+            for source, group in closed.groupby("source"):
+                best = group.sort_values("score", ascending=False).iloc[0]
+                ax.axhline(100 * best["score"], color=COLORS["closed"], lw=1,
+                           linestyle="--" if source == "measured" else ":",
+                           label=f"best closed, {source}")
+                ax.annotate(f"{best['label']} ({source})", (0.01, 100 * best["score"]),
+                            xycoords=("axes fraction", "data"), xytext=(0, 2),
+                            textcoords="offset points", fontsize=6.5, color=COLORS["closed"])
+            ax.set_xscale("log")
+            ax.set_ylim(0, 100)
+            ax.set_title(task)
+            ax.set_xlabel("parameters (billions, log)")
+        for ax in list(axes.flat)[len(tasks):]:
+            ax.axis("off")
+        if not tasks:
+            axes.flat[0].text(0.5, 0.5, "no model with a published size", ha="center",
+                              transform=axes.flat[0].transAxes)
+        handles = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels(),
+                                                              strict=True)}
+        if handles:
+            fig.legend(handles.values(), handles.keys(), loc="outside lower center",
+                       ncol=min(len(handles), 4), frameon=False)
+        fig.suptitle("Score (points) against size; closed models disclose none, so their best "
+                     "is a line")
+        return save(fig, path)
 
 
 def lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
+    """The lag over time per estimator (below), in the house style."""
+    with style():
+        return _lag_time_plot(estimates, path, title)
+
+
+def _lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
     """The open side's lag in months over time, one panel per estimator (report/catchup.py).
 
     Records and thresholds sit at the date the open side caught up; hollow triangles are
@@ -143,4 +192,4 @@ def lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "
                    ncol=min(len(handles), 7))
     axes[0].set_ylabel("months the open side trails")
     fig.suptitle(title or "Lag of the open frontier over time (hollow: censored, at least)")
-    return _save(fig, path)
+    return save(fig, path)

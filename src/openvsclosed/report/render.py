@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 MISSING = "—"
+SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
 
 
 @dataclass
@@ -25,6 +26,8 @@ class DisplayTable:
     note: str = ""
     classes: list[list[str]] = field(default_factory=list)
     """Per-row CSS classes for the HTML page (access and source markers)."""
+    empty: str = "No results yet."
+    """What an empty table says instead of rows."""
 
 
 def missing(value: object) -> bool:
@@ -56,76 +59,98 @@ def fmt_num(value: object, digits: int = 1) -> str:
     return MISSING if missing(value) else f"{float(value):.{digits}f}"
 
 
+def how(row: pd.Series) -> str:
+    """Shots and method of one score: `5-shot letter choice`, `0-shot native, acc_norm`."""
+    if row.get("source") == "reported":
+        way = fmt_text(row.get("protocol"), "")
+        return way if way else "?-shot"
+    shots = "?" if missing(row.get("num_fewshot")) else str(int(row["num_fewshot"]))
+    metric = str(row.get("metric") or "").split(",")[0]
+    way = fmt_text(row.get("protocol"), "")
+    return f"{shots}-shot" + (f" {way}" if way else "") + (f", {metric}" if metric else "")
+
+
 def leaderboard_rows(board: pd.DataFrame) -> DisplayTable:
-    """Models as rows, tasks as columns; reported cells carry their shots."""
+    """Models as rows, tasks as columns; every cell says its shots and method."""
     tasks = sorted(board["task"].unique()) if not board.empty else []
-    metrics = board.drop_duplicates("task").set_index("task")["metric"] if tasks else {}
-    header = ["Model", "Access", "Source",
-              *[f"{t} ({str(metrics[t]).split(',')[0]})" for t in tasks]]
+    header = ["Model", "Access", "Source", *tasks]
     rows, classes = [], []
+    note = ("Scores in points (0-100) ± one standard error, each with its shots and method "
+            "(measured: native log-likelihoods or chat, and the metric). Published rows are "
+            "their makers' numbers under their own protocols (sources in leaderboard.csv), "
+            "never mixed with measured ones.")
+    if board.empty:
+        return DisplayTable("leaderboard", "Leaderboard", header, rows, note, classes)
     board = board.assign(way=board["protocol"].astype(object).where(board["protocol"].notna(), "")
                          if "protocol" in board else "")
     entries = board.drop_duplicates(["model", "source", "way"]) if not board.empty else board
-    for _, m in entries.sort_values(["source", "access", "label", "way"],
+    cell_of = {}
+    for _, row in board.iterrows():
+        cell_of.setdefault((row["model"], row["source"], row["way"], row["task"]), row)
+    entries = entries.assign(_order=entries["source"].map(SOURCE_ORDER).fillna(9))
+    for _, m in entries.sort_values(["_order", "access", "label", "way"],
                                     kind="stable").iterrows():
-        cells = [m["label"], m["access"], m["source"] + (f", {m['way']}" if m["way"] else "")]
+        cells = [m["label"], m["access"],
+                 m["source"] + (f", {m['way']}" if m["way"] and m["source"] != "reported"
+                                else "")]
         for task in tasks:
-            hit = board[(board["model"] == m["model"]) & (board["source"] == m["source"])
-                        & (board["way"] == m["way"]) & (board["task"] == task)]
-            if hit.empty:
-                cells.append(MISSING)
-                continue
-            cell = fmt_score(hit["score"].iloc[0], hit["stderr"].iloc[0])
-            if m["source"] == "reported" and not missing(hit["num_fewshot"].iloc[0]):
-                cell += f" ({int(hit['num_fewshot'].iloc[0])}-shot)"
-            cells.append(cell)
+            first = cell_of.get((m["model"], m["source"], m["way"], task))
+            cells.append(MISSING if first is None else
+                         f"{fmt_score(first['score'], first['stderr'])} ({how(first)})")
         rows.append(cells)
         classes.append([m["access"], m["source"]])
-    note = ("Scores in points (0-100) ± one standard error. Reported rows are published numbers "
-            "under their makers' own protocols (shots shown; sources in leaderboard.csv) and are "
-            "never mixed with measured ones.")
     return DisplayTable("leaderboard", "Leaderboard", header, rows, note, classes)
 
 
+def _who(label: object, released: object) -> str:
+    """A model with its release date: `Llama 3 70B (2024-04-18)`."""
+    return fmt_text(label) + ("" if missing(released) or missing(label) else f" ({released})")
+
+
 def gap_rows(gap: pd.DataFrame) -> DisplayTable:
-    """Per task and source: best open vs best closed, gap with its 95% interval."""
-    header = ["Task", "Source", "Best open", "Open", "Best closed", "Closed",
-              "Gap [95% CI]", "Significant", "Leader", "Protocol"]
+    """Per task and source: best open vs best closed (released), gap with its 95% interval."""
+    header = ["Task", "Source", "Comparison", "Best open (released)", "Open",
+              "Best closed (released)", "Closed", "Gap [95% CI]", "Significant", "Leader",
+              "Protocol"]
     rows, classes = [], []
     for _, r in gap.iterrows():
         ci = "" if missing(r["ci_low"]) else f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
         kind = " paired" if r["paired"] is True else ""
         sig = MISSING if missing(r["significant"]) else ("yes" if r["significant"] else "no")
+        mixed = str(r["protocol"]).startswith("mixed")
         rows.append([
-            r["task"], r["source"], fmt_text(r["best_open"]),
+            r["task"], r["source"], ("⚠ " if mixed else "") + fmt_text(r.get("comparison")),
+            _who(r["best_open"], r.get("open_released")),
             fmt_with_n(r["open_score"], r["open_stderr"], r["open_n"]),
-            fmt_text(r["best_closed"]),
+            _who(r["best_closed"], r.get("closed_released")),
             fmt_with_n(r["closed_score"], r["closed_stderr"], r["closed_n"]),
             (fmt_num(r["gap"]) + ci + kind) if not missing(r["gap"]) else MISSING,
-            sig, fmt_text(r["leader"], "not measured"),
-            ("⚠ " if str(r["protocol"]).startswith("mixed") else "") + fmt_text(r["protocol"])
-            + (" (like with like)" if r.get("comparison") == "like with like" else ""),
+            sig, fmt_text(r["leader"], "not measured"), fmt_text(r["protocol"]),
         ])
         classes.append([str(r["leader"]), r["source"]])
     note = ("Gap = best closed - best open in points; positive: closed leads. The interval is a "
             "paired bootstrap over shared documents where marked, else from the two standard "
-            "errors; reported numbers have none. ⚠ marks a comparison whose two sides ran under "
-            "different protocols (native log-likelihoods vs chat generation); where both sides "
-            "also ran under one protocol, a second row marked \"like with like\" compares them "
-            "there.")
+            "errors; published numbers have none. Best way: each side's best score under any "
+            "protocol (⚠ when the two sides ran differently: native log-likelihoods vs chat "
+            "generation, or different shots or methods); like with like: both under the "
+            "protocol named.")
     return DisplayTable("gap", "Open vs closed gap per task", header, rows, note, classes)
 
 
 def models_rows(summary: pd.DataFrame) -> DisplayTable:
-    """Per model: tasks, mean normalized score, mean win rate."""
-    header = ["Model", "Access", "Source", "Tasks", "Mean normalized", "Win rate"]
+    """Per model: its tasks, rank among models scored on the same tasks, normalized, win rate."""
+    header = ["Model", "Access", "Source", "Tasks", "Rank (same tasks)", "Mean normalized",
+              "Win rate"]
     rows = [[r["label"], r["access"], r["source"], str(r["tasks"]),
+             f"{int(r['rank'])} of {int(r['peers'])}" if r["peers"] > 1 else "alone",
              fmt_num(r["mean_normalized"]), fmt_num(r["win_rate"], 2)]
             for _, r in summary.iterrows()]
     classes = [[r["access"], r["source"]] for _, r in summary.iterrows()]
-    note = ("Mean over the model's tasks of (score - chance) / (1 - chance), floored at 0, in "
-            "points (Open LLM Leaderboard v2); win rate: share of other models beaten per task, "
-            "averaged (HELM). Compare models scored on the same tasks.")
+    note = ("Models are ranked only against models scored on exactly the same tasks (rank "
+            "\"alone\": no other model has that task set); rows are grouped by source, most "
+            "tasks first. Mean normalized: over the model's tasks, (score - chance) / (1 - "
+            "chance), floored at 0, in points (Open LLM Leaderboard v2); win rate: share of "
+            "other models beaten per task, averaged (HELM).")
     return DisplayTable("models", "Models", header, rows, note, classes)
 
 
@@ -166,28 +191,44 @@ def claims_rows(verdicts: list) -> DisplayTable:
 
 
 def efficiency_rows(eff: pd.DataFrame) -> DisplayTable:
-    """Pound for pound and dollars per 1,000 questions."""
-    header = ["Model", "Access", "Source", "Task", "Score", "Params (B)", "Score per B",
-              "$ per 1k questions"]
+    """Size as the catalog states it, and dollars per 1,000 questions where they are known."""
+    header = ["Model", "Access", "Source", "Task", "Score", "Params (B)",
+              "$ per 1k questions", "How the cost is known"]
     rows = [[r["label"], r["access"], r["source"], r["task"], fmt_num(r["score"]),
-             fmt_num(r["params_b"], 3), fmt_num(r["score_per_b"], 2), fmt_num(r["usd_per_1k"], 4)]
+             fmt_params(r["params_b"], r.get("active_params_b")),
+             fmt_num(r["usd_per_1k"], 4), fmt_text(r["cost_basis"])]
             for _, r in eff.iterrows()]
     classes = [[r["access"], r["source"]] for _, r in eff.iterrows()]
-    note = ("Score per billion parameters where the maker published a size; dollars per 1,000 "
-            "questions from API token costs, or local wall time at the GPU-hour price given.")
-    return DisplayTable("efficiency", "Pound for pound and cost", header, rows, note, classes)
+    note = ("Rows with a cost only. API models: their responses' tokens × the provider's dated "
+            "list price. Local models: their tokens × a GPU's price per token from a stated "
+            "throughput model (report/cost.py), never this machine's wall time; a local job "
+            "whose tokens were not recorded has no cost here.")
+    return DisplayTable("efficiency", "Cost per 1,000 questions", header, rows, note, classes,
+                        empty="No job has a known cost yet: API jobs record their tokens' "
+                              "list price; local jobs need their token counts recorded.")
+
+
+def fmt_params(total: object, active: object = None) -> str:
+    """Parameters in billions as the catalog states them (`70`, `0.135`, `671 (37 active)`)."""
+    if missing(total):
+        return "undisclosed"
+    text = f"{float(total):g}"
+    return text + ("" if missing(active) else f" ({float(active):g} active)")
+
+
+def markdown_body(table: DisplayTable) -> str:
+    """The rows of a table as GitHub-flavoured Markdown (no title, no note)."""
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    body = [line(table.header), line(["---"] * len(table.header)), *map(line, table.rows)]
+    return "\n".join(body) + "\n"
 
 
 def to_markdown(table: DisplayTable, level: int = 2) -> str:
     """A titled GitHub-flavoured Markdown table."""
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
     head = f"{'#' * level} {table.title}\n\n" + (f"{table.note}\n\n" if table.note else "")
-    if not table.rows:
-        return head + "No results yet.\n"
-    body = [line(table.header), line(["---"] * len(table.header)), *map(line, table.rows)]
-    return head + "\n".join(body) + "\n"
+    return head + (markdown_body(table) if table.rows else f"{table.empty}\n")
 
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",

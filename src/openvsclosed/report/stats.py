@@ -61,12 +61,16 @@ def normalized(score: float, baseline: float) -> float:
 
 
 def model_summary(results: pd.DataFrame, baselines: dict[str, float] | None = None) -> pd.DataFrame:
-    """Per model: tasks scored, mean normalized score (points) and mean win rate.
+    """Per model: tasks scored, rank among models with the same task set, normalized, win rate.
+
+    A mean over different tasks does not rank models (one easy task beats six hard ones), so
+    `rank` is only among models of one source scored on exactly the same tasks (`peers`).
 
     Win rate (HELM's): on each task, the share of other models this one beats (ties count
     half); averaged over the tasks the model was scored on.
     """
-    columns = ["model", "label", "access", "source", "tasks", "mean_normalized", "win_rate"]
+    columns = ["model", "label", "access", "source", "tasks", "rank", "peers", "task_set",
+               "mean_normalized", "win_rate"]
     scored = results.dropna(subset=["score"])
     if scored.empty:
         return pd.DataFrame(columns=columns)
@@ -85,12 +89,19 @@ def model_summary(results: pd.DataFrame, baselines: dict[str, float] | None = No
         rates = wins.get((model, source))
         rows.append({
             "model": model, "label": group["label"].iloc[0], "access": group["access"].iloc[0],
-            "source": source, "tasks": len(group), "mean_normalized": 100 * float(np.mean(norm)),
+            "source": source, "tasks": len(group),
+            "task_set": " ".join(sorted(map(str, group["task"].unique()))),
+            "mean_normalized": 100 * float(np.mean(norm)),
             "win_rate": float(np.mean(rates)) if rates else None,
         })
-    out = pd.DataFrame(rows, columns=columns)
-    return out.sort_values(["source", "mean_normalized", "model"], ascending=[True, False, True],
-                           kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(rows, columns=[c for c in columns if c not in ("rank", "peers")])
+    out = out.sort_values(["source", "tasks", "task_set", "mean_normalized", "model"],
+                          ascending=[True, False, True, False, True],
+                          kind="stable").reset_index(drop=True)
+    peers = out.groupby(["source", "task_set"])["model"]
+    out["rank"] = peers.cumcount() + 1
+    out["peers"] = peers.transform("size")
+    return out.reindex(columns=columns)
 
 
 def _nan(value: object) -> bool:

@@ -18,7 +18,8 @@ LEADERBOARD_COLUMNS = ["model", "label", "access", "source", "organization", "re
                        "protocol", "note"]
 GAP_COLUMNS = ["task", "source", "metric", "best_open", "open_score", "open_stderr", "open_n",
                "best_closed", "closed_score", "closed_stderr", "closed_n", "gap", "gap_stderr",
-               "ci_low", "ci_high", "paired", "significant", "leader", "protocol", "comparison"]
+               "ci_low", "ci_high", "paired", "significant", "leader", "protocol", "comparison",
+               "open_released", "closed_released"]
 SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
 
 
@@ -98,6 +99,8 @@ def _compare(on_task: pd.DataFrame, task: str, source: str, iters: int,
         row[f"{side}_score"] = top["score"] * 100 if top is not None else None
         row[f"{side}_stderr"] = _points(top.get("stderr")) if top is not None else None
         row[f"{side}_n"] = _int(top.get("n")) if top is not None else None
+        released = top.get("released") if top is not None else None
+        row[f"{side}_released"] = _date(released)
     row.update(_gap(row, best["open"], best["closed"], iters))
     row["protocol"] = _protocol(best["open"], best["closed"])
     return row
@@ -122,6 +125,13 @@ def _points(value: object) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value) * 100
+
+
+def _date(value: object) -> str | None:
+    """A release date as YYYY-MM-DD text, or None."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)[:10]
 
 
 def _int(value: object) -> int | None:
