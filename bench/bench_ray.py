@@ -1,6 +1,7 @@
 """Ray executor bench: what Ray costs on one small machine, and what more nodes buy API work.
 
-    # 1. configs/small.yaml through `openvsclosed run`, --executor local vs ray (fresh dirs)
+    # 1. configs/small.yaml through `openvsclosed run`, --executor local vs ray (fresh dirs);
+    #    --task NAME (repeatable) and --limit N pass through to `run`
     OVC_DATA_DIR=../shared/benchmarks .venv/bin/python bench/bench_ray.py small
 
     # 2. API-bound work: llm-katan echo (--latency-ms 200), four models x 200 requests,
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def bench_small(mirror: str, work: Path) -> None:
+def bench_small(mirror: str, work: Path, extra: list[str]) -> None:
     """The embedded default through the CLI, each executor in a fresh results directory."""
     exe = str(Path(sys.executable).with_name("openvsclosed"))
     env = {**os.environ, "OVC_DATA_DIR": mirror, "RAY_AUTH_MODE": "disabled",
@@ -39,7 +40,7 @@ def bench_small(mirror: str, work: Path) -> None:
         out = work / f"small-{executor}"
         start = time.perf_counter()
         done = subprocess.run([exe, "run", "configs/small.yaml", "--results-dir", str(out),
-                               "--executor", executor], cwd=REPO, env=env,
+                               "--executor", executor, *extra], cwd=REPO, env=env,
                               capture_output=True, text=True)
         wall = time.perf_counter() - start
         last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
@@ -111,11 +112,15 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--requests", type=int, default=200, help="per model")
     parser.add_argument("--models", type=int, default=4)
+    parser.add_argument("--task", action="append", default=[], help="small: only this task")
+    parser.add_argument("--limit", type=int, help="small: documents per task")
     args = parser.parse_args()
     mirror = os.environ.get("OVC_DATA_DIR") or str(REPO.parent / "shared" / "benchmarks")
     with tempfile.TemporaryDirectory(prefix="ovc-bench-ray-") as tmp:
         if args.part == "small":
-            bench_small(mirror, Path(tmp))
+            extra = [a for t in args.task for a in ("--task", t)]
+            bench_small(mirror, Path(tmp), extra + (["--limit", str(args.limit)]
+                                                    if args.limit else []))
         else:
             bench_api(mirror, Path(tmp), args.nodes, args.replicas, args.requests, args.models)
 

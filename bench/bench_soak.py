@@ -107,7 +107,7 @@ def api_soak(kills: int, tmp: Path, mirror: Path, cap: float) -> dict:
                log=tmp / "katan.log") as base:
         config.write_text(json.dumps({
             "name": "soak-api", "results_dir": str(tmp / "api-results"), "data_dir": str(mirror),
-            "defaults": {"num_fewshot": 0, "limit": 60},
+            "defaults": {"num_fewshot": 0, "limit": 30},
             "models": [{"id": f"echo-{i}", "backend": "openai", "access": "closed",
                         "api_model": "echo", "api_key_env": "OVC_SOAK_KEY",
                         "base_url": f"{base}/v1/chat/completions", "input_per_m": 300.0,
@@ -131,12 +131,14 @@ def main() -> None:
     mirror = Path(os.environ.get("OVC_DATA_DIR") or REPO.parent / "shared" / "benchmarks")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        rows = [fake_soak(args.kills, tmp), api_soak(args.kills, tmp, mirror, args.cap)]
-    print("| run | kills | records | lost | redone | corrupt | ledger $ | cap $ |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['run']} | {r['kills']} | {r['records']} | {r['lost']} | {r['redone']} | "
-              f"{r['corrupt']} | {r.get('ledger_usd', '-')} | {r.get('cap_usd', '-')} |")
+        print("| run | kills | records | lost | redone | corrupt | ledger $ | cap $ |", flush=True)
+        print("|---|---|---|---|---|---|---|---|", flush=True)
+        for soak in (lambda: fake_soak(args.kills, tmp),
+                     lambda: api_soak(args.kills, tmp, mirror, args.cap)):
+            r = soak()
+            print(f"| {r['run']} | {r['kills']} | {r['records']} | {r['lost']} | {r['redone']} "
+                  f"| {r['corrupt']} | {r.get('ledger_usd', '-')} | {r.get('cap_usd', '-')} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,11 @@ def katan(model: str, *extra: str, log: Path, ready_s: float = 180):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def api_model(model_id: str, base: str, backend: str = "openai", **extra: object) -> dict:
+    """A closed-model spec pointing at a llm-katan (or proxy) base URL, key from OVC_KATAN_KEY."""
+    path = "/v1/messages" if backend == "anthropic" else "/v1/chat/completions"
+    return {"id": model_id, "backend": backend, "access": "closed", "api_model": "smollm2",
+            "api_key_env": "OVC_KATAN_KEY", "base_url": base + path, "input_per_m": 2.5,
+            "output_per_m": 10.0, "backoff_s": 0.01, "max_backoff_s": 0.05, **extra}

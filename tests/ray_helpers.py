@@ -28,6 +28,7 @@ def contained_ray_env(temp: Path):
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "PYTHONPATH", "RAY_TMPDIR")}
     os.environ["RAY_AUTH_MODE"] = "disabled"
     os.environ["RAY_TMPDIR"] = str(temp)
+    (temp / "ray").mkdir(parents=True, exist_ok=True)  # where Ray notes the current cluster
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), saved["PYTHONPATH"]]))
     try:
         yield

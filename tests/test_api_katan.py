@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from openvsclosed.cli import app
 from openvsclosed.store import ResultStore
 from tests.conftest import REPO
-from tests.katan import katan, stats
+from tests.katan import api_model, katan, stats
 
 pytestmark = pytest.mark.slow
 SENTINEL = "sk-ovc-SENTINEL-7f3a9c2e51"
@@ -28,13 +28,6 @@ def invoke(*args):
 @pytest.fixture
 def key(monkeypatch):
     monkeypatch.setenv("OVC_KATAN_KEY", SENTINEL)
-
-
-def api_model(model_id, base, backend="openai", **extra):
-    path = "/v1/messages" if backend == "anthropic" else "/v1/chat/completions"
-    return {"id": model_id, "backend": backend, "access": "closed", "api_model": "smollm2",
-            "api_key_env": "OVC_KATAN_KEY", "base_url": base + path, "input_per_m": 2.5,
-            "output_per_m": 10.0, "backoff_s": 0.01, "max_backoff_s": 0.05, **extra}
 
 
 def write_config(tmp_path, mirror, models, tasks, **extra):

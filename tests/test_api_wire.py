@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from openvsclosed.catalog import load_wire_profiles
 from openvsclosed.cli import app
 from openvsclosed.store import ResultStore
+from tests.katan import api_model
 from tests.recording_proxy import recording_proxy
 
 pytestmark = pytest.mark.slow
@@ -25,13 +26,6 @@ def invoke(*args):
 @pytest.fixture
 def key(monkeypatch):
     monkeypatch.setenv("OVC_KATAN_KEY", KEY)
-
-
-def api_model(model_id, base, backend="openai", **extra):
-    path = "/v1/messages" if backend == "anthropic" else "/v1/chat/completions"
-    return {"id": model_id, "backend": backend, "access": "closed", "api_model": "smollm2",
-            "api_key_env": "OVC_KATAN_KEY", "base_url": base + path, "input_per_m": 1.0,
-            "output_per_m": 4.0, "backoff_s": 0.01, "max_backoff_s": 0.05, **extra}
 
 
 def run_config(tmp_path, mirror, models, tasks=("arc_easy",), limit=2, **extra):

@@ -81,3 +81,12 @@ def test_the_hub_is_probed_once_and_a_cached_copy_counts(tmp_path, monkeypatch):
     found = datacheck.unreachable(needs, None, probe=lambda: probes.append(1) or False)
     assert [n.task for n, _ in found] == ["a", "b"] and len(probes) == 1
     assert datacheck.unreachable(needs, None, probe=lambda: True) == []
+
+
+def test_dry_run_names_a_split_the_mirror_lacks_instead_of_failing(tmp_path, toy_mirror):
+    config = _config(tmp_path, toy_mirror, tasks=("ovc_toy_mc", "ovc_toy_missing"))
+    result = CliRunner().invoke(app, ["run", str(config), "--dry-run"], catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "would fail" in text and "validation.parquet" in text
+    assert "Traceback" not in result.output

@@ -37,10 +37,11 @@ def test_three_models_run_on_three_nodes_at_once(three_nodes, toy_mirror, tmp_pa
     cfg = run_config(models=models, tasks=[{"name": "ovc_toy_mc"}, {"name": "ovc_toy_gen"}])
     plan, summary, store = run_on_ray(cfg, tmp_path, toy_mirror)
     assert summary.exit_code == 0 and len(summary.done) == 6 == len(plan.pending)
-    nodes = {job.model.id: summary.placements[job.key]["node"] for job in summary.done}
+    where = summary.placements
+    nodes = {job.model.id: where[job.model.id, job.key]["node"] for job in summary.done}
     assert len(set(nodes.values())) == 3  # one CPU per node: each model on its own node
     by_model = {}
     for job in summary.done:
-        by_model.setdefault(job.model.id, set()).add(summary.placements[job.key]["pid"])
+        by_model.setdefault(job.model.id, set()).add(where[job.model.id, job.key]["pid"])
     assert all(len(pids) == 1 for pids in by_model.values())  # each model loaded once
     assert len(scores(store)) == 6

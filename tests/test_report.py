@@ -278,11 +278,14 @@ def _invoke_report(*args):
     return CliRunner().invoke(app, ["report", *map(str, args)], catch_exceptions=False)
 
 
-def test_report_refuses_an_out_that_is_a_file(tmp_path):
+@pytest.mark.parametrize(("out", "expected"), [("taken", "is a file"),
+                                               ("taken/sub", "cannot use"),
+                                               ("x" * 300, "--out: ")])
+def test_report_refuses_an_unusable_out(tmp_path, out, expected):
     (tmp_path / "taken").write_text("mine")
-    result = _invoke_report(FIXTURES / "store", "--no-reported", "--out", tmp_path / "taken")
+    result = _invoke_report(FIXTURES / "store", "--no-reported", "--out", tmp_path / out)
     assert result.exit_code == 2
-    assert "is a file" in result.output and "Traceback" not in result.output
+    assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
     assert (tmp_path / "taken").read_text() == "mine"
 
 

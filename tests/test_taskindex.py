@@ -1,5 +1,6 @@
 """The cached lm-eval task index: a warm cache answers without re-indexing; edits re-index."""
 
+import pickle
 import shutil
 
 import pytest
@@ -45,6 +46,8 @@ def test_warm_cache_does_not_reindex_and_an_edit_does(tmp_path, monkeypatch, cou
     assert warm.all_tasks == cold.all_tasks and warm.all_groups == cold.all_groups
     assert output_types(warm, "ovc_toy") == output_types(cold, "ovc_toy") == {"multiple_choice"}
     assert set(warm.load(["ovc_toy_gen"])["tasks"]) == {"ovc_toy_gen"}  # builds from its YAML
+    entry = warm.task_index["ovc_toy_mc"]  # entries travel to other processes (Ray workers)
+    assert pickle.loads(pickle.dumps(entry)).yaml_path == cold.task_index["ovc_toy_mc"].yaml_path
 
     (tasks / "ovc_toy_new.yaml").write_text("task: ovc_toy_new\ninclude: ovc_toy_mc.yaml\n")
     edited = build_task_manager(include_path=[tasks], include_defaults=False)

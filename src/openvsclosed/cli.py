@@ -127,6 +127,7 @@ def run(
         _print_plan(plan, store.root)
         if any(j.model.is_api for j in plan.pending):
             _print_estimate(plan, manager, budget, store.root)
+        _print_gpu_estimate(plan, manager)
         return
     if not plan.pending:
         _out().print(f"Nothing to run: {len(plan.finished)} jobs already finished in "
@@ -141,6 +142,13 @@ def run(
                         if force or not store.has(j.model.id, j.task.name, j.key)]
         summary = _execute(plan, store, manager, budget, cfg=cfg, mirror=mirror,
                            executor=executor or cfg.executor, ray_address=ray_address)
+    left_out = [{"model": j.model.id, "task": j.task.name, "protocol": j.protocol,
+                 "reason": why} for j, why in plan.skipped]
+    left_out += [{"model": j.model.id, "task": j.task.name, "protocol": j.protocol,
+                  "reason": f"budget (--max-cost {budget:g}) reached"}
+                 for j in summary.over_budget]
+    with contextlib.suppress(OSError):  # the results are stored; this list is a courtesy
+        store.record_skipped(left_out)
     spent = f"; API spend ${summary.spent_usd:.4f}" if summary.spent_usd else ""
     if summary.ledger_usd is not None and budget is not None:
         spent += (f" (${summary.ledger_usd:.4f} of the ${budget:g} cap spent in this results "
@@ -162,22 +170,28 @@ def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
     """
     if not plan.pending:
         return
-    from openvsclosed.datacheck import SHORT, check_data, reachability_message
+    from openvsclosed.datacheck import SHORT, check_data, missing_splits, reachability_message
+    from openvsclosed.owntask import task_include_paths
     from openvsclosed.taskindex import task_index
     from openvsclosed.tasks import PACKAGE_TASKS
 
+    paths = [str(PACKAGE_TASKS), *(str(p) for p in task_include_paths(cfg))]
     with _err().status("Indexing lm-eval tasks (cached after the first time)…"):
-        index = task_index([str(PACKAGE_TASKS), *(str(p) for p in cfg.task_paths)])
+        index = task_index(paths)  # the same key as the run's TaskManager: indexed once
     problems = check_data([job.lm_eval_task for job in plan.pending], index, mirror)
-    if not problems:
-        return
-    if not dry_run:
+    if problems and not dry_run:
         raise _usage_error(reachability_message(problems, mirror))
-    why = {need.task: SHORT[reason] for need, reason in problems}
-    plan.skip([(job, f"data not reachable ({why[job.lm_eval_task]})") for job in plan.pending
-               if job.lm_eval_task in why])
-    _err().print(f"[yellow]warning:[/yellow] {reachability_message(problems, mirror)}",
-                 highlight=False, soft_wrap=True)
+    why = {need.task: f"data not reachable ({SHORT[reason]})" for need, reason in problems}
+    if dry_run and mirror is not None:  # a split the mirror lacks fails its job in a real run
+        lacking = missing_splits([job.lm_eval_task for job in plan.pending], index, mirror)
+        for task, message in lacking.items():
+            why.setdefault(task, f"would fail: {message}")
+    if not why:
+        return
+    plan.skip([(job, why[job.lm_eval_task]) for job in plan.pending if job.lm_eval_task in why])
+    if problems:
+        _err().print(f"[yellow]warning:[/yellow] {reachability_message(problems, mirror)}",
+                     highlight=False, soft_wrap=True)
 
 
 def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
@@ -223,10 +237,13 @@ def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: 
                            "pip install 'openvsclosed[ray]'.")
     try:
         if executor == "ray":
-            from openvsclosed.executors.ray_cluster import executor_for_run
+            from openvsclosed.executors.ray_cluster import RayUnavailable, executor_for_run
 
-            summary = executor_for_run(cfg, mirror, store, budget, scored_by_loglikelihood,
-                                       ray_address).run(plan, store, console=_err())
+            try:
+                summary = executor_for_run(cfg, mirror, store, budget, scored_by_loglikelihood,
+                                           ray_address).run(plan, store, console=_err())
+            except RayUnavailable as exc:
+                raise _usage_error(str(exc)) from None
         else:
             summary = run_jobs(plan, store, evaluate=LmEvalEvaluator(manager),
                                load_model=load, console=_err())
@@ -235,6 +252,23 @@ def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: 
     except KeyboardInterrupt:
         _err().print("Interrupted. Every finished job is stored; run the same command to resume.")
         raise typer.Exit(130) from None
+
+
+def _print_gpu_estimate(plan, manager) -> None:  # noqa: ANN001
+    from openvsclosed.gpu_estimate import estimate_gpu_hours
+
+    rows = estimate_gpu_hours(plan.pending, manager) if plan.pending else []
+    if not rows:
+        return
+    table = Table(title="Estimated GPU time (rough: H100-class, see gpu_estimate.py)")
+    for col in ("Model", "GPUs per copy", "Prefill tokens", "Generated tokens", "GPU-hours"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r.model_id, f"{r.gpus:g}", str(r.prefill_tokens), str(r.decode_tokens),
+                      "unknown size" if r.hours is None else f"{r.hours:.2f}")
+    _out().print(table)
+    total = sum(r.hours or 0.0 for r in rows)
+    _out().print(f"About {total:.1f} GPU-hours in all (at $2/GPU-hour: ${2 * total:.0f}).")
 
 
 def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
@@ -256,6 +290,9 @@ def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
     cap = (f" against a budget of ${budget:g} (${paid:.4f} already spent here, all runs)"
            if budget is not None else "")
     _out().print(f"At most about ${total:.4f}{cap}; cached responses cost nothing.")
+    for problem in sorted({p for r in rows for p in r.uncounted}):
+        _err().print(f"[yellow]not counted[/yellow] (its documents could not be loaded): "
+                     f"{problem}", highlight=False, soft_wrap=True)
 
 
 def _print_skips(plan) -> None:  # noqa: ANN001

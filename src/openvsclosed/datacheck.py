@@ -11,7 +11,7 @@ failure of that job alone (tasks.mirror_config names the file), as before.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class DataNeed:
     task: str
     dataset: str
     config: str | None
+    cfg: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+    """The leaf task's config (splits), for naming a split the mirror lacks."""
 
 
 def data_needs(index: dict[str, Any], name: str, depth: int = 0) -> list[DataNeed]:
@@ -68,7 +70,7 @@ def _need(task: str, cfg: dict[str, Any]) -> list[DataNeed]:
     if not isinstance(path, str) or path in LOCAL_BUILDERS or Path(path).exists():
         return []
     name = cfg.get("dataset_name")
-    return [DataNeed(task, path, name if isinstance(name, str) else None)]
+    return [DataNeed(task, path, name if isinstance(name, str) else None, cfg)]
 
 
 def _truthy(name: str) -> bool:
@@ -162,3 +164,22 @@ def check_data(task_names: list[str], index: dict[str, Any], mirror: Path | None
     needs = [DataNeed(name, n.dataset, n.config)  # named by the task the config lists
              for name in dict.fromkeys(task_names) for n in data_needs(index, name)]
     return unreachable(needs, mirror, probe)
+
+
+def missing_splits(task_names: list[str], index: dict[str, Any],
+                   mirror: Path) -> dict[str, str]:
+    """Task -> the first evaluation split its mirrored dataset lacks (the file expected).
+
+    A run fails only those jobs (naming the file); a dry run shows them as skipped instead of
+    failing while it estimates their requests.
+    """
+    from openvsclosed.tasks import MirrorSplitMissing, mirror_config
+
+    out: dict[str, str] = {}
+    for name in dict.fromkeys(task_names):
+        for need in data_needs(index, name):
+            try:
+                mirror_config({**(need.cfg or {}), "task": need.task}, mirror)
+            except MirrorSplitMissing as exc:
+                out.setdefault(name, str(exc))
+    return out

@@ -7,7 +7,7 @@ allowance, so the figure is an upper bound. Cached responses will make the real 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 CHARS_PER_TOKEN = 4
@@ -24,20 +24,28 @@ class SpendEstimate:
     input_tokens: int = 0
     output_tokens: int = 0
     usd: float | None = 0.0
+    uncounted: list[str] = field(default_factory=list)
+    """Tasks whose documents could not be loaded to count (the figures leave them out)."""
 
 
 def estimate_jobs(jobs: list[Any], manager: Any) -> list[SpendEstimate]:
     """Per model, the requests and tokens its pending jobs would send."""
     out: dict[str, SpendEstimate] = {}
-    counted: dict[tuple, tuple[int, int, int]] = {}
+    counted: dict[tuple, tuple[int, int, int] | str] = {}
     for job in jobs:
         fields = job.key_fields
         shape = (job.lm_eval_task, fields.limit, fields.num_fewshot)
         if shape not in counted:  # the same task is loaded once, however many models run it
-            counted[shape] = _count(manager, *shape)
+            try:
+                counted[shape] = _count(manager, *shape)
+            except Exception as exc:  # noqa: BLE001  (an estimate must not stop a dry run)
+                counted[shape] = f"{job.lm_eval_task}: {type(exc).__name__}: {str(exc)[:120]}"
+        est = out.setdefault(job.model.id, SpendEstimate(job.model.id))
+        if isinstance(counted[shape], str):
+            est.uncounted.append(str(counted[shape]))
+            continue
         requests, tokens_in, tokens_out = counted[shape]
         tokens_out = requests * output_allowance(job.model, tokens_out // max(requests, 1))
-        est = out.setdefault(job.model.id, SpendEstimate(job.model.id))
         est.requests += requests
         est.input_tokens += tokens_in
         est.output_tokens += tokens_out

@@ -54,8 +54,9 @@ class RunSummary:
     failed jobs included."""
     ledger_usd: float | None = None
     """Dollars paid against the results directory's budget ledger, all runs together."""
-    placements: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Job key -> where its last attempt ran (host, node, pid, CUDA_VISIBLE_DEVICES)."""
+    placements: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(model id, job key) -> where its last attempt ran (host, node, pid,
+    CUDA_VISIBLE_DEVICES)."""
 
     @property
     def exit_code(self) -> int:
@@ -223,7 +224,7 @@ class RunProgress:
     def finish(self, job: Job, outcome: Outcome) -> None:
         """Record one job's outcome: store it, print its line, advance the bar."""
         if outcome.worker:
-            self.summary.placements[job.key] = outcome.worker
+            self.summary.placements[job.model.id, job.key] = outcome.worker
         if outcome.kind == "done" and outcome.record is not None:
             try:
                 self.store.put(outcome.record)

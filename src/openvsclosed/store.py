@@ -222,6 +222,23 @@ class ResultStore:
                                      "skipped")
         return out
 
+    @property
+    def skipped_path(self) -> Path:
+        """The jobs the last run skipped, and why (replaced by each run)."""
+        return self.root / "skipped.json"
+
+    def record_skipped(self, skipped: list[dict[str, str]]) -> None:
+        """What the last run left out (missing keys, budget, unscorable pairings)."""
+        write_atomic(self.skipped_path, json.dumps(skipped, indent=1))
+
+    def skipped(self) -> list[dict[str, str]]:
+        """The last run's skipped jobs (model, task, reason); none when unreadable."""
+        try:
+            data = json.loads(self.skipped_path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
     def open_failures(self) -> list[FailureRecord]:
         """The last failure of each job that has not finished since (what a report lists)."""
         finished = {(r.model.id, r.key) for r in self.records()}

@@ -92,39 +92,63 @@ def _rows(index: dict[str, Any]) -> list[tuple]:
     return rows
 
 
+_ENTRY_CLASS: list[type] = []
+
+
+def _entry_class() -> type:
+    """lm-eval's Entry with a lazily parsed `yaml_path` (built once; lm-eval imported late)."""
+    if not _ENTRY_CLASS:
+        from lm_eval.tasks._index import Entry, Kind
+
+        class CachedEntry(Entry):
+            """An index entry whose `yaml_path` becomes a Path on first read (15k Paths: 0.5 s)."""
+
+            def __init__(self, name: str, kind: Kind, path: str | None, cfg: Any,
+                         tags: set[str]) -> None:
+                self.name, self.kind, self._path, self.cfg, self.tags = (name, kind, path, cfg,
+                                                                         tags)
+
+            @property
+            def yaml_path(self) -> Path | None:  # type: ignore[override]
+                return None if self._path is None else Path(self._path)
+
+        CachedEntry.__module__, CachedEntry.__qualname__ = __name__, "CachedEntry"
+        _ENTRY_CLASS.append(CachedEntry)
+    return _ENTRY_CLASS[0]
+
+
+def __getattr__(name: str) -> Any:
+    """`CachedEntry` on demand, so pickled entries load in another process (Ray workers)."""
+    if name == "CachedEntry":
+        return _entry_class()
+    raise AttributeError(name)
+
+
 def _entries(rows: list[tuple]) -> dict[str, Any]:
     """The index back from its rows; each YAML path is parsed only when lm-eval reads it."""
-    from lm_eval.tasks._index import Entry, Kind
+    from lm_eval.tasks._index import Kind
 
-    class CachedEntry(Entry):
-        """An index entry whose `yaml_path` becomes a Path on first read (15k Paths cost ~0.5 s)."""
-
-        def __init__(self, name: str, kind: Kind, path: str | None, cfg: Any,
-                     tags: set[str]) -> None:
-            self.name, self.kind, self._path, self.cfg, self.tags = name, kind, path, cfg, tags
-
-        @property
-        def yaml_path(self) -> Path | None:  # type: ignore[override]
-            return None if self._path is None else Path(self._path)
-
-    return {name: CachedEntry(name, Kind[kind], path, cfg, set(tags))
+    cls = _entry_class()
+    return {name: cls(name, Kind[kind], path, cfg, set(tags))
             for name, kind, path, cfg, tags in rows}
 
 
-_LOADED: dict[str, dict[str, Any]] = {}
+_LOADED: dict[tuple[str, int, int], dict[str, Any]] = {}
 """Indexes already read by this process (run reads it for the data check, then the manager)."""
 
 
 def load_index(key: str) -> dict[str, Any] | None:
     """The cached index for `key`, or None (absent, unreadable, or from another format)."""
-    if key in _LOADED:
-        return dict(_LOADED[key])
     path = cache_dir() / f"task-index-{key}.pickle"
     try:
+        stat = path.stat()
+        memo = (str(path), stat.st_mtime_ns, stat.st_size)  # the file as it is now
+        if memo in _LOADED:
+            return dict(_LOADED[memo])
         with path.open("rb") as handle:
             rows = pickle.load(handle)  # noqa: S301  (our own cache file, in the user's folder)
-        _LOADED[key] = _entries(rows)
-        return dict(_LOADED[key])
+        _LOADED[memo] = _entries(rows)
+        return dict(_LOADED[memo])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
             TypeError, ValueError, KeyError):
         return None

@@ -39,6 +39,10 @@ PASSED_ENV = ("HF_", "OVC_", "TOKENIZERS_PARALLELISM", "TRANSFORMERS_")
 """Driver settings every actor gets (plus its own model's key, and nothing else)."""
 
 
+class RayUnavailable(Exception):
+    """The cluster named by --ray-address / RAY_ADDRESS cannot be joined (exit code 2)."""
+
+
 @dataclass
 class _Copy:
     """One live actor of a model on the driver's books."""
@@ -99,7 +103,13 @@ class RayExecutor:
         if ray.is_initialized():
             return False
         if address:
-            ray.init(address=address, log_to_driver=False)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except Exception as exc:  # noqa: BLE001  (Ray raises several kinds; one message)
+                raise RayUnavailable(f"cannot join the Ray cluster at {address} "
+                                     f"({type(exc).__name__}: {str(exc)[:200]}); allowed: "
+                                     "the address `ray start --head` printed, ray://host:port "
+                                     "or auto") from None
             return True
         caps: dict[str, float] = {}
         for job in plan.pending:
@@ -123,7 +133,7 @@ class _Drive:
         self.ray, self.ex, self.progress, self.budget_actor = ray, executor, progress, budget_actor
         self.queues = {mid: deque(jobs) for mid, jobs in by_model(plan.pending).items()}
         self.specs = {mid: jobs[0].model for mid, jobs in by_model(plan.pending).items()}
-        self.tries: dict[str, int] = {}
+        self.tries: dict[tuple[str, str], int] = {}
         self.loads: dict[str, int] = {}
         self.inflight: dict[Any, tuple[str, _Copy]] = {}
         self.names = 0
@@ -203,7 +213,8 @@ class _Drive:
         mid, queue = copy.model_id, self.queues[copy.model_id]
         if kind == "run" and copy.job is not None:
             job = copy.job
-            self.tries[job.key] = tries = self.tries.get(job.key, 0) + 1
+            slot = (job.model.id, job.key)
+            self.tries[slot] = tries = self.tries.get(slot, 0) + 1
             retry = tries <= self.ex.retries
             note = f"; attempt {tries} of {self.ex.retries + 1}" + (", retrying" if retry else "")
             self.progress.fail(job, type(exc).__name__, why + note, final=not retry)

@@ -34,6 +34,8 @@ class ReportTables:
     points: pd.DataFrame
     claims: list[ClaimVerdict] = field(default_factory=list)
     intro: str = ""
+    skipped: list = field(default_factory=list)
+    """Jobs the last run left out, each with model, task and reason."""
     failed: list = field(default_factory=list)
     """Jobs whose last attempt failed and that have not finished since (FailureRecords)."""
     warnings: list[str] = field(default_factory=list)
@@ -133,6 +135,7 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
     if results_dir is not None:
         store = ResultStore(results_dir)
         tables.failed = store.open_failures()
+        tables.skipped = store.skipped()
         problems.extend(p for p in store.problems if p not in problems)
     tables.warnings = problems
     tables.measured_dir = results_dir is not None

@@ -140,6 +140,10 @@ def _lag_sentence(estimates: dict | None) -> str:
             f"as of {as_of}.")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
             estimates: dict | None) -> str:
     """One paragraph per source: who leads where, the lag by each estimator, the coverage."""
@@ -162,10 +166,12 @@ def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
             sig = picked[picked["significant"] == True]  # noqa: E712  (nullable column)
             lead += f"; {len(sig)} of {len(picked)} gaps significant at 95%"
         lead += "."
-    scope = (f"Data: {len(on)} scores of {len(models)} models "
+    released = "" if not span else (f", released {span[0]}" if span[0] == span[1]
+                                     else f", released {span[0]} to {span[1]}")
+    scope = (f"Data: {_count(len(on), 'score')} of {_count(len(models), 'model')} "
              f"({int((models['access'] == 'open').sum())} open, "
-             f"{int((models['access'] == 'closed').sum())} closed), {on['task'].nunique()} "
-             "tasks" + (f", released {span[0]} to {span[1]}" if span else ""))
+             f"{int((models['access'] == 'closed').sum())} closed), "
+             f"{_count(on['task'].nunique(), 'task')}{released}")
     scope += ("; makers' own numbers under their own protocols, not re-measured here."
               if source == "reported" else ".")
     return (f"{SOURCE_NAMES.get(source, source)}: {lead} {_lag_sentence(estimates)} {scope}")
@@ -192,11 +198,14 @@ def fill_note(results: pd.DataFrame, measured_dir: bool) -> str | None:
     measured = results[results["source"] == "measured"] if not results.empty else results
     if not measured.empty and (measured["access"] == "closed").any():
         return None
-    what = "Nothing was measured yet" if measured.empty else "No closed model was measured"
-    return (f"{what}, so the measured gap is empty. `openvsclosed run` skips a closed model "
-            f"whose key variable is unset: set {closed_key_hint()} (or the `api_key_env` a "
-            "config names), then run the same config again: finished jobs are kept and only "
-            "the missing ones run (`openvsclosed run CONFIG --dry-run` lists them).")
+    keys = (f"set {closed_key_hint()} (or the `api_key_env` a config names), then run the same "
+            "config again: finished jobs are kept and only the missing ones run "
+            "(`openvsclosed run CONFIG --dry-run` lists them).")
+    if measured.empty:
+        return ("Nothing was measured yet in this results directory: `openvsclosed run CONFIG` "
+                "fills it. Closed models run only when their key variable is set: " + keys)
+    return ("No closed model was measured, so the measured gap is empty. `openvsclosed run` "
+            "skips a closed model whose key variable is unset: " + keys)
 
 
 def failed_note(failed: list, limit: int = 5) -> str | None:
@@ -209,6 +218,19 @@ def failed_note(failed: list, limit: int = 5) -> str | None:
             "failures.jsonl; run the config again to retry them.")
 
 
+def skipped_note(skipped: list[dict], limit: int = 4) -> str | None:
+    """Jobs the last run left out, by reason: what the measured side is missing, and why."""
+    if not skipped:
+        return None
+    reasons: dict[str, list[str]] = {}
+    for s in skipped:
+        reasons.setdefault(str(s.get("reason")), []).append(f"{s.get('model')} × {s.get('task')}")
+    parts = [f"{len(jobs)} for {reason} ({'; '.join(jobs[:limit])}"
+             + (f"; and {len(jobs) - limit} more" if len(jobs) > limit else "") + ")"
+             for reason, jobs in reasons.items()]
+    return f"The last run skipped {len(skipped)} job(s): " + "; ".join(parts) + "."
+
+
 def build_headline(tables, measured_dir: bool = False) -> Headline:  # noqa: ANN001
     """The headline of a report's tables (ReportTables)."""
     results, gap = tables.results, tables.gap
@@ -219,8 +241,9 @@ def build_headline(tables, measured_dir: bool = False) -> Headline:  # noqa: ANN
     for source in sources:
         head.answers.append(_answer(source, results, gap, tables.lag_estimates.get(source)))
     head.rows = family_rows(gap, sources)
-    head.notes = [n for n in (fill_note(results, measured_dir), failed_note(tables.failed))
-                  if n]
+    head.notes = [n for n in (failed_note(tables.failed),
+                              skipped_note(getattr(tables, "skipped", [])),
+                              fill_note(results, measured_dir)) if n]
     if tables.warnings:
         head.notes.append(f"{len(tables.warnings)} stored file(s) could not be read and were "
                           "skipped (named in the terminal report).")
@@ -229,7 +252,11 @@ def build_headline(tables, measured_dir: bool = False) -> Headline:  # noqa: ANN
 
 def headline_markdown(head: Headline) -> str:
     """The headline as Markdown: the answers, the notes to act on, then the family table."""
-    lines = ["## The answer at a glance", "", *(f"- {a}" for a in head.answers), ""]
+    def bold(answer: str) -> str:
+        label, sep, rest = answer.partition(": ")
+        return f"**{label}:** {rest}" if sep else answer
+
+    lines = ["## The answer at a glance", "", *(f"- {bold(a)}" for a in head.answers), ""]
     lines += [f"> **Note.** {n}\n" for n in head.notes]
     if head.rows is not None and head.rows.rows:
         lines += [markdown_body(head.rows), "", head.rows.note, ""]

@@ -97,12 +97,15 @@ def params_plot(results: pd.DataFrame, path: Path, max_panels: int = 6) -> Path:
     """Score against parameters per task; closed models (size undisclosed) as dashed lines.
 
     A size axis can only place open models; the best closed score on each task is drawn
-    across it so the open points are read against it. Panels: tasks with the most sized rows.
+    across it so the open points are read against it. Panels: the measured tasks first, then
+    those with the most sized rows.
     """
     rows = results.dropna(subset=["score"])
     sized = rows.dropna(subset=["params_b"]) if "params_b" in rows else rows.iloc[0:0]
-    counts = sized.groupby("task").size().sort_values(ascending=False, kind="stable")
-    tasks = sorted(counts.index[:max_panels])
+    own = sized[sized["source"] != "reported"].groupby("task").size()  # measured tasks first
+    counts = sized.groupby("task").size()
+    order = sorted(counts.index, key=lambda t: (-own.get(t, 0), -counts[t], t))
+    tasks = sorted(order[:max_panels])
     cols = min(3, max(len(tasks), 1))
     nrows = max(1, -(-len(tasks) // cols))
     with style():

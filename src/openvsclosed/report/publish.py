@@ -39,9 +39,24 @@ FIGURES = [("assets/gap.png", "Gap per task, named: who against whom, released w
 
 def display_tables(tables) -> list[DisplayTable]:  # noqa: ANN001  (ReportTables, see __init__)
     """The report's tables as display rows, in reading order."""
-    return [gap_rows(tables.gap), claims_rows(tables.claims),
+    own = own_task_rows(tables.gap, tables.results)
+    return [gap_rows(tables.gap), *([own] if own else []), claims_rows(tables.claims),
             leaderboard_rows(tables.leaderboard), models_rows(tables.models),
             lag_rows(tables.lag, tables.lag_summary), efficiency_rows(tables.efficiency)]
+
+
+def own_task_rows(gap: pd.DataFrame, results: pd.DataFrame) -> DisplayTable | None:
+    """The user's own tasks in a section of their own, private ones marked."""
+    if results.empty or "own_task" not in results or not results["own_task"].eq(True).any():
+        return None
+    own = results[results["own_task"].eq(True)]
+    private = set(own.loc[own["private"].eq(True), "task"])
+    table = gap_rows(gap[gap["task"].isin(set(own["task"]))])
+    rows = [[f"{r[0]} (private)" if r[0] in private else r[0], *r[1:]] for r in table.rows]
+    note = ("Tasks read from your own files (`file:` in the config), with the same intervals "
+            "as the standard ones. Private tasks were sent to no API off the measuring machine "
+            "unless allowed, and their records keep no sample text. " + table.note)
+    return DisplayTable("own_tasks", "Your own tasks", table.header, rows, note, table.classes)
 
 
 def headline_tasks(gap: pd.DataFrame) -> list[str]:

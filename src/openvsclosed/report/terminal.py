@@ -16,14 +16,17 @@ from openvsclosed.report.render import DisplayTable, claims_rows, gap_rows, lead
 STYLES = {"open": "green", "closed": "red", "supported": "green", "contradicted": "red"}
 
 
-def rich_table(table: DisplayTable, columns: list[str] | None = None) -> Table:
-    """A rich Table of display rows (only `columns` when given), rows coloured by class."""
+def rich_table(table: DisplayTable, columns: list[str] | None = None,
+               rename: dict[str, str] | None = None) -> Table:
+    """A rich Table of display rows (only `columns`, renamed), rows coloured by class."""
     keep = [i for i, h in enumerate(table.header) if columns is None or h in columns]
     out = Table(title=table.title, title_justify="left", title_style="bold")
-    for i in keep:
+    for n, i in enumerate(keep):
         words = [w for row in table.rows for w in str(row[i]).split()]
         longest = max((len(w) for w in words), default=4)
-        out.add_column(table.header[i], overflow="fold", min_width=min(longest, 16))
+        # the first column (task or model names) keeps its words whole; others wrap at spaces
+        out.add_column((rename or {}).get(table.header[i], table.header[i]), overflow="fold",
+                       min_width=min(longest, 22) if n == 0 else None)
     for n, row in enumerate(table.rows):
         marks = table.classes[n] if n < len(table.classes) else []
         style = next((STYLES[m] for m in marks if m in STYLES), None)
@@ -76,9 +79,12 @@ def print_report(console: Console, tables) -> None:  # noqa: ANN001  (ReportTabl
         console.print(rich_table(leaderboard_rows(own)))
     gap = tables.gap[tables.gap["source"] != "reported"]
     if len(gap):
-        console.print(rich_table(gap_rows(gap), ["Task", "Source", "Comparison",
-                                                 "Best open (released)", "Best closed (released)",
-                                                 "Gap [95% CI]", "Leader"]))
+        columns = ["Task", "Comparison", "Best open (released)", "Best closed (released)",
+                   "Gap [95% CI]", "Leader"] + (["Source"] if gap["source"].nunique() > 1
+                                                else [])
+        console.print(rich_table(gap_rows(gap), columns,
+                                 {"Best open (released)": "Best open",
+                                  "Best closed (released)": "Best closed", "Gap [95% CI]": "Gap"}))
     if tables.claims:
         console.print(rich_table(claims_rows(tables.claims), ["Claim", "As of its date",
                                                               "Today", "Data"]))

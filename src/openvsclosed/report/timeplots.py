@@ -18,6 +18,9 @@ import pandas as pd
 from openvsclosed.report.lag import frontier
 from openvsclosed.report.plots import COLORS, SOURCE_MARKERS, save, style
 
+LINE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+               "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#843c39", "#3182bd", "#637939"]
+"""Dark, distinct line colours (tab10 and darker extras): up to 14 tasks stay readable."""
 SOURCE_LINES = {"reported": "-", "imported": ":", "measured": "--"}
 SOURCE_NAMES = {"reported": "published", "imported": "imported", "measured": "measured here"}
 
@@ -79,8 +82,7 @@ def gap_over_time_plot(points: pd.DataFrame, path: Path, tasks: list[str] | None
     with style():
         fig, ax = plt.subplots(figsize=(7.4, 3.5), layout="constrained")
         names = sorted(series["benchmark"].unique())
-        palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-        color = {b: palette(i % palette.N) for i, b in enumerate(names)}
+        color = {b: LINE_COLORS[i % len(LINE_COLORS)] for i, b in enumerate(names)}
         last = pd.Timestamp(as_of) if as_of is not None else (
             series["date"].max() if len(series) else None)
         ends = []

@@ -18,18 +18,22 @@ def check_out_dir(out_dir: Path) -> Path:
     from openvsclosed.report import ReportError
 
     out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(f"--out: {out_dir} is a file; allowed: a folder (created when "
-                          "missing; report files in it are replaced).")
-    parent = out_dir.parent
+    shown = str(out_dir) if len(str(out_dir)) <= 200 else str(out_dir)[:200] + "…"
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ReportError(f"--out: {shown} is a file; allowed: a folder (created when "
+                              "missing; report files in it are replaced).")
+        if len(out_dir.name) > 200:
+            raise ReportError(f"--out: {shown}: a folder name of {len(out_dir.name)} "
+                              "characters; allowed: up to 200.")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReportError(f"--out: cannot create {parent} ({exc.strerror or exc}); allowed: a "
+        raise ReportError(f"--out: cannot use {shown} ({exc.strerror or exc}); allowed: a "
                           "folder you can write to.") from None
+    parent = out_dir.parent
     if not os.access(parent, os.W_OK | os.X_OK) or (out_dir.is_dir()
                                                      and not os.access(out_dir, os.W_OK)):
-        raise ReportError(f"--out: {out_dir} is not writable; allowed: a folder you can "
+        raise ReportError(f"--out: {shown} is not writable; allowed: a folder you can "
                           "write to.")
     return out_dir
 
