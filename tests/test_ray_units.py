@@ -100,3 +100,25 @@ def test_config_rejects_unknown_executor(tmp_path):
 
     with pytest.raises(ConfigError, match="executor"):
         spec_of(tmp_path, {"id": "f", "backend": "fake"}, executor="dask")
+
+
+def test_dry_run_gpu_estimate_counts_the_tasks_tokens(toy_mirror):
+    from openvsclosed.gpu_estimate import estimate_gpu_hours
+    from openvsclosed.plan import plan_jobs
+    from openvsclosed.store import ResultStore
+    from openvsclosed.tasks import build_task_manager
+    from tests.conftest import TOY_TASKS
+
+    models = [{"id": "big", "backend": "fake", "num_gpus": 2, "params_b": 70},
+              {"id": "cpu", "backend": "fake"},
+              {"id": "unknown-size", "backend": "fake", "num_gpus": 1}]
+    cfg = run_config(models=models, tasks=[{"name": "ovc_toy_mc"}, {"name": "ovc_toy_gen"},
+                                           {"name": "ovc_toy_missing"}])
+    plan = plan_jobs(cfg, ResultStore(toy_mirror / "nowhere"), env={})
+    manager = build_task_manager(toy_mirror, [TOY_TASKS], include_defaults=False)
+    rows = {r.model_id: r for r in estimate_gpu_hours(plan.pending, manager)}
+    assert set(rows) == {"big", "unknown-size"}  # no GPUs, no GPU time
+    big = rows["big"]
+    assert big.gpus == 2 and big.prefill_tokens > 0 and big.decode_tokens > 0 and big.hours > 0
+    assert rows["unknown-size"].hours is None
+    assert big.uncounted and "ovc_toy_missing" in big.uncounted[0]  # reported, not raised

@@ -269,6 +269,9 @@ def _print_gpu_estimate(plan, manager) -> None:  # noqa: ANN001
     _out().print(table)
     total = sum(r.hours or 0.0 for r in rows)
     _out().print(f"About {total:.1f} GPU-hours in all (at $2/GPU-hour: ${2 * total:.0f}).")
+    for problem in sorted({p for r in rows for p in r.uncounted}):
+        _err().print(f"[yellow]not counted[/yellow] (its documents could not be loaded): "
+                     f"{problem}", highlight=False, soft_wrap=True)
 
 
 def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001

@@ -10,7 +10,7 @@ per step, loading at 1 GB/s. MoE models prefill with their active parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PEAK_FLOPS = 989e12
@@ -36,6 +36,8 @@ class GpuEstimate:
     decode_tokens: int = 0
     hours: float | None = 0.0
     """GPU-hours (GPUs x wall hours); None when the model's size is unknown."""
+    uncounted: list[str] = field(default_factory=list)
+    """Tasks whose documents could not be loaded to count (the figures leave them out)."""
 
 
 def estimate_gpu_hours(jobs: list[Any], manager: Any) -> list[GpuEstimate]:
@@ -44,7 +46,7 @@ def estimate_gpu_hours(jobs: list[Any], manager: Any) -> list[GpuEstimate]:
     from openvsclosed.models.vllm_engine import gpus_per_copy
 
     catalog = load_catalog()
-    counted: dict[tuple, tuple[int, int]] = {}
+    counted: dict[tuple, tuple[int, int] | str] = {}
     out: dict[str, GpuEstimate] = {}
     for job in jobs:
         spec = job.model
@@ -54,10 +56,17 @@ def estimate_gpu_hours(jobs: list[Any], manager: Any) -> list[GpuEstimate]:
         fields = job.key_fields
         shape = (job.lm_eval_task, fields.limit, fields.num_fewshot)
         if shape not in counted:
-            counted[shape] = _tokens(manager, *shape)
+            try:
+                counted[shape] = _tokens(manager, *shape)
+            except Exception as exc:  # noqa: BLE001  (an estimate must not stop a dry run)
+                counted[shape] = f"{job.lm_eval_task}: {type(exc).__name__}: {str(exc)[:120]}"
         est = out.setdefault(spec.id, GpuEstimate(spec.id, gpus))
-        est.prefill_tokens += counted[shape][0]
-        est.decode_tokens += counted[shape][1]
+        found = counted[shape]
+        if isinstance(found, str):
+            est.uncounted.append(found)
+            continue
+        est.prefill_tokens += found[0]
+        est.decode_tokens += found[1]
     for est in out.values():
         entry = catalog.get(est.model_id)
         spec = next(j.model for j in jobs if j.model.id == est.model_id)

@@ -8,6 +8,7 @@ The mirror layout is `<hub id with '/' as '__'>/<config or 'default'>/<split>.pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -143,7 +144,10 @@ def leaf_configs(manager: TaskManager, name: str, depth: int = 0) -> list[dict[s
         return []
     if entry.kind == Kind.TAG:
         return [c for leaf in entry.tags for c in leaf_configs(manager, leaf, depth + 1)]
-    cfg = entry.cfg or (load_yaml(entry.yaml_path, resolve_func=False) if entry.yaml_path else {})
+    cfg = entry.cfg or {}
+    if entry.yaml_path and "metric_list" not in cfg:  # an index entry may keep only a summary
+        with contextlib.suppress(OSError, ValueError):
+            cfg = load_yaml(entry.yaml_path, resolve_func=False)
     if entry.kind != Kind.GROUP:
         return [cfg]
     return [c for member in _members(cfg.get("task") or [])

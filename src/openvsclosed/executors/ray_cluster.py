@@ -159,8 +159,10 @@ class _Drive:
             except self.ray.exceptions.RayTaskError as exc:  # load() raised: the model is unusable
                 self._stop(copy)
                 cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-                self._fail_queue(copy.model_id, type(cause).__name__,
-                                 f"{type(cause).__name__}: {cause}")
+                message = f"{type(cause).__name__}: {cause}"
+                if kind == "run" and copy.job is not None:  # run() itself broke (not the job)
+                    self.progress.fail(copy.job, type(cause).__name__, message)
+                self._fail_queue(copy.model_id, type(cause).__name__, message)
                 continue
             except self.ray.exceptions.RayError as exc:  # the actor or its node died
                 self._died(copy, kind, exc)

@@ -17,7 +17,9 @@ from openvsclosed.schema import ModelIdentity
 
 TRANSPORT_KEYS = frozenset(
     {"batch_size", "max_batch_size", "device", "parallelize", "num_concurrent", "max_retries",
-     "timeout", "max_memory_per_gpu", "offload_folder"}
+     "timeout", "max_memory_per_gpu", "offload_folder", "fast_batch_tokens",
+     "fast_min_saved_tokens", "fast_self_check", "tensor_parallel_size", "data_parallel_size",
+     "enable_prefix_caching", "gpu_memory_utilization"}
 )
 """model_args that change how fast a result comes, not what it is: kept out of job keys."""
 

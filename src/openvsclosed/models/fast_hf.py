@@ -257,7 +257,8 @@ class FastHFLM(HFLM):
         row: _Row | None = None
         for cont in conts.values():
             tail = cont.targets[:-1]
-            if row is None or (len(row.tokens) + len(tail) > budget // 2 and row.conts):
+            if row is None or (len(row.tokens) - len(suffix) + len(tail) > budget // 2
+                               and row.conts):  # only many long choices spill the context
                 row = _Row(list(suffix), list(range(p, len(ctx))), [0] * len(suffix), [])
                 rows.append(row)
             start, seg = len(row.tokens), len(row.conts) + 1
