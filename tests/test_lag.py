@@ -19,6 +19,7 @@ from openvsclosed.report.lag import (
     results_points,
     to_nats,
 )
+from tests.conftest import _required
 
 EPOCH_CSV = Path(__file__).parent.parent.parent / "shared" / "reference" / \
     "epoch_open_model_trends.csv"
@@ -159,7 +160,7 @@ def test_estimates_on_measured_rows_with_a_bootstrap_interval():
 @pytest.fixture(scope="module")
 def epoch():
     if not EPOCH_CSV.is_file():
-        pytest.skip("shared/reference is not beside the checkout")
+        _required("../shared/reference beside the checkout")
     return epoch_lag(EPOCH_CSV, boot=100)
 
 
@@ -188,7 +189,7 @@ def test_epoch_pooled_results_by_estimator(epoch):
 
 def test_fine_tunes_and_their_early_dates_are_dropped():
     if not EPOCH_CSV.is_file():
-        pytest.skip("shared/reference is not beside the checkout")
+        _required("../shared/reference beside the checkout")
     pts = epoch_points(EPOCH_CSV)
     assert not pts["model"].str.contains("Flan").any() and "U-PaLM" not in set(pts["model"])
     assert pts["date"].min() >= pd.Timestamp("2019-10-23")
