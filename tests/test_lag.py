@@ -198,7 +198,7 @@ def test_fine_tunes_and_their_early_dates_are_dropped():
 
 def test_trusted_only_drops_the_suspect_rows_and_keeps_the_rest():
     if not EPOCH_CSV.is_file():
-        pytest.skip("shared/reference is not beside the checkout")
+        _required("../shared/reference beside the checkout")
     raw = pd.read_csv(EPOCH_CSV)
     suspect = set(raw[raw["Trust in benchmark results"] == -1]["System"])
     unchecked = set(raw[raw["Trust in benchmark results"] == 0]["System"])
@@ -214,7 +214,7 @@ def test_trusted_only_drops_the_suspect_rows_and_keeps_the_rest():
 
 def test_epoch_lag_command(tmp_path):
     if not EPOCH_CSV.is_file():
-        pytest.skip("shared/reference is not beside the checkout")
+        _required("../shared/reference beside the checkout")
     result = CliRunner().invoke(app, ["epoch-lag", str(EPOCH_CSV), "--out", str(tmp_path)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
