@@ -1,14 +1,21 @@
 """Soak: kill -9 a run at random moments, resume, and count what was lost, redone or corrupt.
 
-Usage (repo root, after `make setup`): `.venv/bin/python bench/bench_soak.py [--kills 30]`
-Two runs, each killed `--kills` times at random moments after evaluation started, then resumed
-to the end:
-- fake: the deterministic fake backend on made-up toy tasks (tests/fixtures), 4 models;
-- api: an API model against llm-katan's echo backend on 127.0.0.1 with 30% injected errors and
-  a dollar cap that binds (`--max-cost`), on the shared mirror's ARC-Easy.
-Reports jobs lost (not finished after the final resume), redone (a job reported finished twice),
-corrupt (records that do not read back) and, for the API run, dollars in the budget ledger vs
-the cap. Targets: 0, 0, 0, <= cap.
+Usage (repo root, after `make setup`):
+`OVC_DATA_DIR=../shared/benchmarks .venv/bin/python bench/bench_soak.py [--kills 30]`
+
+The kills are split between two runs; each run is killed at random moments once evaluation is
+under way (mid-job, mid-request or mid-write), then resumed to the end:
+- fake: the deterministic fake backend on made-up toy tasks (tests/fixtures), 10 models x 3 tasks;
+- api: six API models against llm-katan's echo backend on 127.0.0.1 with 30% injected errors,
+  200 ms latency and a dollar cap that binds (`--max-cost`), on the shared mirror's ARC.
+Counted after the final resume:
+- lost: jobs neither recorded, nor failed, nor stopped for budget;
+- redone: records of finished jobs that a later attempt wrote again (file identity changed);
+- corrupt: record files that do not read back; orphan .tmp files left behind;
+- key files: files under the results directory holding the API key;
+- dollars: the budget ledger vs the cap, and what the server billed (its own token counters
+  at the configured prices), which the ledger must cover.
+Targets: lost 0, redone 0, corrupt 0, key files 0, server-billed <= ledger <= cap.
 """
 
 from __future__ import annotations
@@ -22,60 +29,89 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
-DONE = re.compile(r"✓ (\S+ × \S+)")
+STARTED = ("Overwriting default num_fewshot", "Requesting API", "✓ ")
+KEY = "sk-ovc-soak-0123456789"
+PRICE_IN, PRICE_OUT = 20.0, 80.0  # $ per million tokens, high so that the cap binds
 
 
-def run_killed(config: Path, results: Path, env: dict[str, str], kills: int, window_s: float,
-               extra: list[str]) -> tuple[Counter, int]:
-    """Run, kill -9 `kills` times once evaluation is under way, then run to the end.
+def snapshot(results: Path) -> dict[str, tuple[int, int]]:
+    """Each record file's identity: a rewrite gives a new inode (atomic rename)."""
+    found = {}
+    for path in (results / "records").glob("*/*/*.json"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        found[str(path)] = (stat.st_ino, stat.st_mtime_ns)
+    return found
 
-    "Under way": a new record appeared since the attempt started (or 90 s passed); the kill
-    then lands at a random moment within `window_s`, mid-job or mid-write.
-    """
-    finished: Counter = Counter()
-    killed = 0
+
+def attempt(cmd: list[str], env: dict[str, str], log: Path, window_s: float,
+            rng: random.Random) -> int | None:
+    """Start a run; kill -9 it at a random moment after evaluation starts. None: it ended."""
+    with log.open("w") as sink:
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(marker in log.read_text(errors="replace") for marker in STARTED):
+            break
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0.0, window_s))
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        return proc.returncode
+    return None
+
+
+def soak_run(config: Path, results: Path, env: dict[str, str], kills: int, window_s: float,
+             extra: list[str], seed: int) -> dict:
+    """Kill `kills` times (fewer if the run ends first), then resume to the end."""
     cmd = [str(BIN / "openvsclosed"), "run", str(config), *extra]
-    rng = random.Random(7)
-
-    def count() -> int:
-        return len(list((results / "records").glob("*/*/*.json")))
-
+    rng = random.Random(seed)
+    log = results.parent / f"{results.name}.log"
+    killed = redone = 0
+    started = time.monotonic()
     while killed < kills:
-        with tempfile.TemporaryFile("w+") as log:
-            before = count()
-            proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=log)
-            deadline = time.monotonic() + 90
-            while proc.poll() is None and count() == before and time.monotonic() < deadline:
-                time.sleep(0.1)
-            time.sleep(rng.uniform(0.0, window_s))
-            if proc.poll() is None:
-                proc.kill()
-                killed += 1
-            proc.wait()
-            log.seek(0)
-            text = log.read()
-        finished.update(DONE.findall(text))
-        if proc.returncode == 0 and killed < kills and count() == before:
-            break  # nothing left to do: the run finished before it could be killed
+        before = snapshot(results)
+        code = attempt(cmd, env, log, window_s, rng)
+        after = snapshot(results)
+        redone += sum(1 for path, ident in before.items() if after.get(path, ident) != ident)
+        if code is None:
+            break  # the run finished before the kill landed: nothing left to kill
+        killed += 1
+    before = snapshot(results)
     final = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
-    finished.update(DONE.findall(final.stdout + final.stderr))
-    return finished, killed
+    after = snapshot(results)
+    redone += sum(1 for path, ident in before.items() if after.get(path, ident) != ident)
+    text = final.stdout + final.stderr
+    summary = re.search(r"(\d+) finished, (\d+) failed, (\d+) already done, (\d+) skipped"
+                        r"(?:; (\d+) skipped for budget)?", text)
+    if not summary:
+        raise RuntimeError(f"final resume printed no summary (exit {final.returncode}):\n"
+                           f"{text[-3000:]}")
+    return {"kills": killed, "redone": redone, "final_exit": final.returncode,
+            "failed": int(summary[2]), "budget_stopped": int(summary[5] or 0),
+            "wall_s": round(time.monotonic() - started, 1)}
 
 
-def audit(results: Path, expected: int) -> dict[str, int]:
-    """Records that read back, and files that do not."""
+def audit(results: Path, expected: int, run: dict) -> dict:
+    """Records that read back, files that do not, and jobs unaccounted for."""
     from openvsclosed.store import ResultStore
 
     store = ResultStore(results)
     records = list(store.records())
-    return {"records": len(records), "corrupt": len(store.problems),
-            "lost": max(expected - len(records), 0)}
+    accounted = len(records) + run["failed"] + run["budget_stopped"]
+    orphans = [p for p in results.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    key_files = [p for p in results.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    return {"records": len(records), "corrupt": len(store.problems), "orphan_tmp": len(orphans),
+            "lost": max(expected - accounted, 0), "key_files": len(key_files)}
 
 
 def fake_soak(kills: int, tmp: Path) -> dict:
@@ -84,17 +120,27 @@ def fake_soak(kills: int, tmp: Path) -> dict:
     mirror = build_toy_mirror(tmp / "mirror")
     config = tmp / "fake.yaml"
     models = [{"id": f"fake-{i}", "backend": "fake", "model_args": {"seed": i}}
-              for i in range(4)]
+              for i in range(10)]
     tasks = ["ovc_toy", "ovc_toy_gen", "ovc_toy_mc"]
+    results = tmp / "fake-results"
     config.write_text(json.dumps({
-        "name": "soak", "results_dir": str(tmp / "fake-results"), "data_dir": str(mirror),
+        "name": "soak", "results_dir": str(results), "data_dir": str(mirror),
         "task_paths": [str(REPO / "tests" / "fixtures" / "tasks")],
         "defaults": {"num_fewshot": 0}, "models": models, "tasks": tasks}))
-    finished, killed = run_killed(config, tmp / "fake-results", dict(os.environ), kills, 4.0,
-                                  [])
-    counts = audit(tmp / "fake-results", len(models) * len(tasks))
-    return {"run": "fake", "kills": killed, "redone": sum(n - 1 for n in finished.values()
-                                                          if n > 1), **counts}
+    env = {k: v for k, v in os.environ.items() if k != "OVC_DATA_DIR"}  # it overrides data_dir
+    run = soak_run(config, results, env, kills, 2.0, [], seed=7)
+    return {"run": "fake backend", **run, **audit(results, len(models) * len(tasks), run)}
+
+
+def server_billed(base: str) -> float:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+
+    def total(name: str) -> int:
+        return sum(int(n) for n in re.findall(rf"^llm_katan_{name}_total\{{[^}}]*\}} (\d+)",
+                                              text, re.MULTILINE))
+
+    return (total("prompt_tokens") * PRICE_IN + total("completion_tokens") * PRICE_OUT) / 1e6
 
 
 def api_soak(kills: int, tmp: Path, mirror: Path, cap: float) -> dict:
@@ -102,43 +148,48 @@ def api_soak(kills: int, tmp: Path, mirror: Path, cap: float) -> dict:
     from tests.katan import katan
 
     config = tmp / "api.yaml"
-    env = {**os.environ, "OVC_SOAK_KEY": "sk-ovc-soak"}
-    with katan("echo", "--backend", "echo", "--error-rate", "0.3",
+    results = tmp / "api-results"
+    env = {**os.environ, "OVC_SOAK_KEY": KEY}
+    models = 6
+    with katan("echo", "--backend", "echo", "--error-rate", "0.3", "--latency-ms", "200",
                log=tmp / "katan.log") as base:
         config.write_text(json.dumps({
-            "name": "soak-api", "results_dir": str(tmp / "api-results"), "data_dir": str(mirror),
-            "defaults": {"num_fewshot": 0, "limit": 30},
+            "name": "soak-api", "results_dir": str(results), "data_dir": str(mirror),
+            "defaults": {"num_fewshot": 0, "limit": 40},
             "models": [{"id": f"echo-{i}", "backend": "openai", "access": "closed",
                         "api_model": "echo", "api_key_env": "OVC_SOAK_KEY",
-                        "base_url": f"{base}/v1/chat/completions", "input_per_m": 300.0,
-                        "output_per_m": 900.0, "attempts": 12, "backoff_s": 0.01,
-                        "max_backoff_s": 0.05, "num_concurrent": 4} for i in range(3)],
+                        "base_url": f"{base}/v1/chat/completions", "input_per_m": PRICE_IN,
+                        "output_per_m": PRICE_OUT, "attempts": 12, "backoff_s": 0.01,
+                        "max_backoff_s": 0.05, "num_concurrent": 4,
+                        "max_output_tokens": 400} for i in range(models)],
             "tasks": ["arc_easy", "arc_challenge"]}))
-        finished, killed = run_killed(config, tmp / "api-results", env, kills, 3.0,
-                                      ["--max-cost", str(cap)])
-    ledger = read_ledger(tmp / "api-results")
-    counts = audit(tmp / "api-results", 6)
-    return {"run": "api (30% errors)", "kills": killed,
-            "redone": sum(n - 1 for n in finished.values() if n > 1), **counts,
-            "ledger_usd": round(ledger["spent_usd"], 4), "cap_usd": cap}
+        run = soak_run(config, results, env, kills, 3.0, ["--max-cost", str(cap)], seed=11)
+        billed = server_billed(base)
+    ledger = read_ledger(results)
+    return {"run": "llm-katan, 30% errors", **run, **audit(results, models * 2, run),
+            "ledger_usd": round(ledger["spent_usd"], 4), "billed_usd": round(billed, 4),
+            "cap_usd": cap}
+
+
+COLUMNS = ["run", "kills", "records", "failed", "budget_stopped", "lost", "redone", "corrupt",
+           "orphan_tmp", "key_files", "billed_usd", "ledger_usd", "cap_usd", "wall_s"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=30)
-    parser.add_argument("--cap", type=float, default=0.5)
+    parser.add_argument("--kills", type=int, default=30, help="split between the two runs")
+    parser.add_argument("--cap", type=float, default=3.0, help="--max-cost of the API run")
     args = parser.parse_args()
     mirror = Path(os.environ.get("OVC_DATA_DIR") or REPO.parent / "shared" / "benchmarks")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        print("| run | kills | records | lost | redone | corrupt | ledger $ | cap $ |", flush=True)
-        print("|---|---|---|---|---|---|---|---|", flush=True)
-        for soak in (lambda: fake_soak(args.kills, tmp),
-                     lambda: api_soak(args.kills, tmp, mirror, args.cap)):
-            r = soak()
-            print(f"| {r['run']} | {r['kills']} | {r['records']} | {r['lost']} | {r['redone']} "
-                  f"| {r['corrupt']} | {r.get('ledger_usd', '-')} | {r.get('cap_usd', '-')} |",
-                  flush=True)
+        print("| " + " | ".join(COLUMNS) + " |", flush=True)
+        print("|" + "---|" * len(COLUMNS), flush=True)
+        fake_kills = args.kills // 2
+        for soak in (lambda: fake_soak(fake_kills, tmp),
+                     lambda: api_soak(args.kills - fake_kills, tmp, mirror, args.cap)):
+            row = soak()
+            print("| " + " | ".join(str(row.get(c, "-")) for c in COLUMNS) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from openvsclosed.cli import app
 from openvsclosed.store import ResultStore
-from tests.conftest import REPO
+from tests.conftest import REPO, TOY_TASKS
+from tests.helpers import build_toy_mirror
 from tests.katan import api_model, katan, stats
 
 pytestmark = pytest.mark.slow
@@ -130,6 +131,27 @@ def test_budget_stops_spending_before_the_request_that_would_pass_it(tmp_path, s
     spent = sum(r.usage["spent_usd"] for r in records)
     assert spent <= 5.0 and sent < 6  # it stopped before sending everything
     assert not ResultStore(tmp_path / "results").failures()  # budget skips are not failures
+
+
+def test_a_server_billing_past_the_requests_limits_is_named(tmp_path, key, caplog):
+    # echo replies repeat the question whatever max_tokens says: more output than allowed
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    toy = yaml.safe_load((TOY_TASKS / "ovc_toy_gen.yaml").read_text())
+    toy["generation_kwargs"]["max_gen_toks"] = 3
+    toy["task"] = "ovc_toy_gen_tight"
+    (tasks / "tight.yaml").write_text(yaml.safe_dump(toy))
+    with katan("echo", "--backend", "echo", log=tmp_path / "echo.log") as base:
+        tight = api_model("tight", base)
+        config = write_config(tmp_path, build_toy_mirror(tmp_path / "mirror"), [tight],
+                              ["ovc_toy_gen_tight"], task_paths=[str(tasks)])
+        with caplog.at_level("WARNING", logger="openvsclosed"):
+            result = invoke("run", config, "--max-cost", "100")
+    assert result.exit_code == 0, result.output
+    warned = [r.getMessage() for r in caplog.records if "ignores the request's limits" in
+              r.getMessage()]
+    assert len(warned) == 1 and base in warned[0]  # once per model, naming the server
+    assert SENTINEL not in " ".join(warned)
 
 
 def test_missing_key_is_a_skip_not_a_failure(tmp_path, shared_mirror):

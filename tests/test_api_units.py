@@ -89,3 +89,15 @@ def test_a_reply_echoing_the_key_is_scrubbed_before_anything_keeps_it(monkeypatc
     api.api_key_env = "OVC_ECHO_KEY"
     body = {"choices": [{"message": {"content": "your key is sk-ovc-ECHOED-abcdef"}}]}
     assert "sk-ovc-ECHOED" not in json.dumps(api._without_key(body))
+
+
+def test_the_reservation_bounds_any_byte_level_tokenizer_whatever_the_script():
+    from openvsclosed.models.api import ResilientAPI
+
+    chinese = "下列哪一项是正确的？" * 40
+    payload = {"system": "你是一个严谨的考官。" * 20,
+               "messages": [{"role": "user", "content": chinese}], "max_tokens": 64}
+    tokens_in, tokens_out = ResilientAPI._worst_case_tokens(payload)
+    # a byte-level BPE never makes more tokens than bytes (+ a few special tokens per message)
+    most = len(chinese.encode()) + len(payload["system"].encode()) + 2 * 8
+    assert tokens_in >= most and tokens_out == 64

@@ -90,3 +90,16 @@ def test_dry_run_names_a_split_the_mirror_lacks_instead_of_failing(tmp_path, toy
     assert result.exit_code == 0, result.output
     assert "would fail" in text and "validation.parquet" in text
     assert "Traceback" not in result.output
+
+
+def test_an_environment_mirror_overriding_the_configs_is_named(tmp_path, monkeypatch,
+                                                               no_model_loads):
+    configured, exported = tmp_path / "configured", tmp_path / "exported"
+    configured.mkdir()
+    exported.mkdir()
+    monkeypatch.setenv("OVC_DATA_DIR", str(exported))
+    result = CliRunner().invoke(app, ["run", str(_config(tmp_path, configured))],
+                                catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert f"OVC_DATA_DIR ({exported}) overrides the config's data_dir ({configured})" in text

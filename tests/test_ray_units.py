@@ -122,3 +122,18 @@ def test_dry_run_gpu_estimate_counts_the_tasks_tokens(toy_mirror):
     assert big.gpus == 2 and big.prefill_tokens > 0 and big.decode_tokens > 0 and big.hours > 0
     assert rows["unknown-size"].hours is None
     assert big.uncounted and "ovc_toy_missing" in big.uncounted[0]  # reported, not raised
+
+
+def test_an_address_nobody_answers_on_is_refused_in_seconds_not_minutes():
+    import time
+
+    from openvsclosed.executors.ray_cluster import RayUnavailable, check_reachable
+    from tests.katan import free_port
+
+    start = time.monotonic()
+    with pytest.raises(RayUnavailable, match="nothing answers there"):
+        check_reachable(f"127.0.0.1:{free_port()}")
+    with pytest.raises(RayUnavailable, match="is not an address"):
+        check_reachable("my-cluster")
+    check_reachable("auto")  # Ray finds it itself
+    assert time.monotonic() - start < 10

@@ -52,6 +52,11 @@ def _data_dir(flag: Path | None, config_value: Path | None) -> Path | None:
             if not path.is_dir():
                 raise _usage_error(f"{origin}: {path} is not a directory; allowed: a local "
                                    "dataset mirror in the layout of shared/benchmarks/README.md.")
+            if config_value and origin != "data_dir in the config" and \
+                    Path(config_value).resolve() != path.resolve():
+                # a shell's OVC_DATA_DIR silently winning over a config is a puzzle otherwise
+                _err().print(f"note: {origin} ({path}) overrides the config's data_dir "
+                             f"({config_value})", highlight=False, soft_wrap=True)
             return path
     return None
 

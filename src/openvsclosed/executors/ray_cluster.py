@@ -10,6 +10,7 @@ every other job goes on. Ctrl-C stops the actors; every finished job is already 
 from __future__ import annotations
 
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,26 @@ PASSED_ENV = ("HF_", "OVC_", "TOKENIZERS_PARALLELISM", "TRANSFORMERS_")
 
 class RayUnavailable(Exception):
     """The cluster named by --ray-address / RAY_ADDRESS cannot be joined (exit code 2)."""
+
+
+ALLOWED_ADDRESSES = "the address `ray start --head` printed (host:port), ray://host:port or auto"
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse an address nobody answers on in seconds: Ray's own connect waits minutes."""
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"--ray-address / RAY_ADDRESS {address!r} is not an address; "
+                             f"allowed: {ALLOWED_ADDRESSES}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise RayUnavailable(f"cannot join the Ray cluster at {address}: nothing answers there "
+                             f"({type(exc).__name__}: {str(exc)[:120]}); allowed: "
+                             f"{ALLOWED_ADDRESSES}") from None
 
 
 @dataclass
@@ -103,13 +124,13 @@ class RayExecutor:
         if ray.is_initialized():
             return False
         if address:
+            check_reachable(address)
             try:
                 ray.init(address=address, log_to_driver=False)
             except Exception as exc:  # noqa: BLE001  (Ray raises several kinds; one message)
                 raise RayUnavailable(f"cannot join the Ray cluster at {address} "
                                      f"({type(exc).__name__}: {str(exc)[:200]}); allowed: "
-                                     "the address `ray start --head` printed, ray://host:port "
-                                     "or auto") from None
+                                     f"{ALLOWED_ADDRESSES}") from None
             return True
         caps: dict[str, float] = {}
         for job in plan.pending:

@@ -200,7 +200,7 @@ class ResilientAPI:
             self.meter.add(cached=1, input_tokens=tokens_in, output_tokens=tokens_out,
                            cost_usd=self._cost(tokens_in, tokens_out))
             return hit
-        estimate = self._cost(*self._estimate_tokens(payload))
+        estimate = self._cost(*self._worst_case_tokens(payload))
         self.budget.reserve(estimate)
         try:
             body = self._post_with_retries(payload)
@@ -211,6 +211,8 @@ class ResilientAPI:
         tokens_in, tokens_out = self._usage(body, payload)
         cost = self._cost(tokens_in, tokens_out)
         self.budget.settle(estimate, cost)
+        if cost > estimate + 1e-12 or tokens_out > self._worst_case_tokens(payload)[1]:
+            self._warn_overbilled(payload, tokens_in, tokens_out, estimate, cost)
         self.meter.add(requests=1, input_tokens=tokens_in, output_tokens=tokens_out,
                        reasoning_tokens=token_usage(body)[2], cost_usd=cost, spent_usd=cost)
         style = self.wire.style if self.wire is not None else self._style
@@ -272,16 +274,43 @@ class ResilientAPI:
         time.sleep(max(0.0, slot - now))
 
     @staticmethod
-    def _estimate_tokens(payload: dict) -> tuple[int, int]:
-        """Upper-bound guess before sending: ~4 characters a token, the full output allowance."""
-        prompt = json.dumps(payload.get("messages", payload.get("prompt", "")))
+    def _prompt_text(payload: dict) -> str:
+        """Everything the provider counts as input, as ASCII-escaped JSON."""
+        parts = {k: payload[k] for k in ("system", "messages", "prompt", "contents")
+                 if k in payload}
+        return json.dumps(parts, ensure_ascii=True)
+
+    @classmethod
+    def _worst_case_tokens(cls, payload: dict) -> tuple[int, int]:
+        """A true upper bound, so that `--max-cost` is never passed by a reservation too small.
+
+        Input: every token of a byte-level or byte-fallback tokenizer covers at least one byte,
+        and the ASCII-escaped JSON of the prompt is at least as long as its UTF-8 bytes, with
+        room for the chat template's few special tokens per message (a chars/4 guess is 4x too
+        low for Chinese or code). Output: the request's full allowance, reasoning included.
+        """
         out = payload.get("max_tokens") or payload.get("max_completion_tokens") or 256
-        return len(prompt) // 4 + 1, int(out)
+        return len(cls._prompt_text(payload)) + 16, int(out)
+
+    def _warn_overbilled(self, payload: dict, tokens_in: int, tokens_out: int,
+                         reserved: float, cost: float) -> None:
+        """A server that bills past the request's own limits can push spending past the cap."""
+        if getattr(self, "_overbilled_warned", False):
+            return
+        self._overbilled_warned = True
+        import logging
+
+        allowed_in, allowed_out = self._worst_case_tokens(payload)
+        logging.getLogger("openvsclosed").warning(
+            "%s billed %d input and %d output tokens ($%.6f) for a request allowed at most %d "
+            "and %d ($%.6f): the server ignores the request's limits, so --max-cost can be "
+            "passed by such excess (every dollar is still recorded)", self.base_url, tokens_in,
+            tokens_out, cost, allowed_in, allowed_out, reserved)
 
     def _usage(self, body: dict, payload: dict) -> tuple[int, int]:
         tokens_in, tokens_out, _ = token_usage(body)
         if tokens_in is None or tokens_out is None:
-            guess_in, _ = self._estimate_tokens(payload)
+            guess_in = len(self._prompt_text(payload)) // 4 + 1  # ~4 characters a token
             text = json.dumps(body.get("choices") or body.get("content") or "")
             return int(tokens_in or guess_in), int(tokens_out or len(text) // 4)
         return int(tokens_in), int(tokens_out)
