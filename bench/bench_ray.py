@@ -78,7 +78,7 @@ def bench_api(mirror: str, work: Path, nodes_list: list[int], replicas: int, doc
                       PYTHONPATH=str(REPO), HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
     print("| nodes | jobs | requests sent | wall (s) | requests/s | distinct nodes used |")
     print("|---|---|---|---|---|---|")
-    with katan("echo", "--backend", "echo", "--latency-ms", "200",
+    with katan("echo", "--backend", "echo", "--latency-ms", "200", "--max-concurrent", "64",
                log=work / "echo.log") as base:
         for nodes in nodes_list:
             temp = Path(tempfile.mkdtemp(dir=work, prefix=f"ray{nodes}-"))

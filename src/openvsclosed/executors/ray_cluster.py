@@ -140,7 +140,13 @@ class RayExecutor:
                                      float(job.model.num_concurrent))
         kwargs = {"include_dashboard": False, "log_to_driver": False, "resources": caps,
                   **self.init_kwargs}
-        ray.init(**kwargs)
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:  # noqa: BLE001  (e.g. a RAY_TMPDIR too long for its sockets)
+            raise RayUnavailable(f"cannot start a local Ray ({type(exc).__name__}: "
+                                 f"{str(exc)[:300]}); Ray's socket paths under RAY_TMPDIR must "
+                                 "fit in 107 bytes, or join a running cluster with "
+                                 "--ray-address") from None
         return True
 
 
