@@ -200,7 +200,8 @@ class ResilientAPI:
             self.meter.add(cached=1, input_tokens=tokens_in, output_tokens=tokens_out,
                            cost_usd=self._cost(tokens_in, tokens_out))
             return hit
-        estimate = self._cost(*self._worst_case_tokens(payload))
+        allowed = self._worst_case_tokens(payload)
+        estimate = self._cost(*allowed)
         self.budget.reserve(estimate)
         try:
             body = self._post_with_retries(payload)
@@ -211,8 +212,8 @@ class ResilientAPI:
         tokens_in, tokens_out = self._usage(body, payload)
         cost = self._cost(tokens_in, tokens_out)
         self.budget.settle(estimate, cost)
-        if cost > estimate + 1e-12 or tokens_out > self._worst_case_tokens(payload)[1]:
-            self._warn_overbilled(payload, tokens_in, tokens_out, estimate, cost)
+        if cost > estimate + 1e-12 or tokens_out > allowed[1]:
+            self._warn_overbilled(allowed, tokens_in, tokens_out, estimate, cost)
         self.meter.add(requests=1, input_tokens=tokens_in, output_tokens=tokens_out,
                        reasoning_tokens=token_usage(body)[2], cost_usd=cost, spent_usd=cost)
         style = self.wire.style if self.wire is not None else self._style
@@ -292,7 +293,7 @@ class ResilientAPI:
         out = payload.get("max_tokens") or payload.get("max_completion_tokens") or 256
         return len(cls._prompt_text(payload)) + 16, int(out)
 
-    def _warn_overbilled(self, payload: dict, tokens_in: int, tokens_out: int,
+    def _warn_overbilled(self, allowed: tuple[int, int], tokens_in: int, tokens_out: int,
                          reserved: float, cost: float) -> None:
         """A server that bills past the request's own limits can push spending past the cap."""
         if getattr(self, "_overbilled_warned", False):
@@ -300,7 +301,7 @@ class ResilientAPI:
         self._overbilled_warned = True
         import logging
 
-        allowed_in, allowed_out = self._worst_case_tokens(payload)
+        allowed_in, allowed_out = allowed
         logging.getLogger("openvsclosed").warning(
             "%s billed %d input and %d output tokens ($%.6f) for a request allowed at most %d "
             "and %d ($%.6f): the server ignores the request's limits, so --max-cost can be "
