@@ -47,13 +47,14 @@ $(VENV)/.ray-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e ".[ray]"
 	touch $@
 
+# Every tier: the fast tests (what `pytest` alone runs) and the slow ones (real models, servers).
 test: lint browser $(VENV)/.ray-installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "slow or not slow"
 
 # Regenerate the checked-in reports under results/published/ (see README).
 publish: demo
 	$(BIN)/openvsclosed report results/small --out results/published/small
-	$(BIN)/openvsclosed report --published-only --out results/published/reported
+	$(BIN)/openvsclosed report --published-only --site results/published/site
 
 bench: setup
 	$(BIN)/python bench/bench_core.py

@@ -93,6 +93,10 @@ def soak_run(config: Path, results: Path, env: dict[str, str], kills: int, windo
     text = final.stdout + final.stderr
     summary = re.search(r"(\d+) finished, (\d+) failed, (\d+) already done, (\d+) skipped"
                         r"(?:; (\d+) skipped for budget)?", text)
+    if not summary and re.search(r"Nothing to run: \d+ jobs already finished", text):
+        return {"kills": killed, "redone": redone, "final_exit": final.returncode,
+                "failed": 0, "budget_stopped": 0,  # every job finished under the kills
+                "wall_s": round(time.monotonic() - started, 1)}
     if not summary:
         raise RuntimeError(f"final resume printed no summary (exit {final.returncode}):\n"
                            f"{text[-3000:]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from pathlib import Path
@@ -45,6 +46,17 @@ def _required(what: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{what} is required under CI=true")
     pytest.skip(f"{what} not available")
+
+
+def require_module(name: str):
+    """The module, or a skip outside CI and a failure under CI=true (never a silent pass)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the {name} module is required under CI=true (make test installs it)",
+                        pytrace=False)
+        pytest.skip(f"{name} is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from openvsclosed.report.claims import (
     CONTRADICTED,
     PREDICATES,
     SUPPORTED,
+    UNDECIDABLE,
     UNKNOWN,
     category_of,
     judge_claims,
@@ -34,10 +35,11 @@ def table(source="reported", rows=ROWS):
                           "num_fewshot": None} for m, a, r, p, t, s, proto in rows])
 
 
-def judge(predicate, params, frame=None, when="2025-01-01"):
+def judge(predicate, params, frame=None, when="2025-01-01", as_of="2025-06-30"):
+    """`as_of`: the data's date (after the forecasts' deadlines unless a test says otherwise)."""
     claim = {"id": "c", "article": "a.txt", "who": "w", "when": when,
              "statement": "s", "predicate": predicate, "params": params}
-    return judge_claims([claim], table() if frame is None else frame)[0]
+    return judge_claims([claim], table() if frame is None else frame, as_of=as_of)[0]
 
 
 def test_head_to_head_counts_only_like_with_like():
@@ -54,10 +56,27 @@ def test_head_to_head_counts_only_like_with_like():
 
 
 def test_two_verdicts_as_of_the_claim_and_today():
+    # a forecast is undecidable as of its own date (issue 17); today an open model reached it
     v = judge("open_reaches", {"reference": "big-closed", "by": "2024-12-31"}, when="2023-06-01")
-    assert (v.then_verdict, v.verdict) == (CONTRADICTED, SUPPORTED)
-    assert "as of 2023-06-01: contradicted" in v.evidence and "today: reported" in v.evidence
-    assert v.then_evidence.startswith("reported: closest: old-open")
+    assert (v.then_verdict, v.verdict) == (UNDECIDABLE, SUPPORTED)
+    assert "as of 2023-06-01: undecidable yet" in v.evidence and "today: reported" in v.evidence
+    assert "so far: reported: closest: old-open" in v.then_evidence
+
+
+def test_a_forecast_is_undecidable_until_its_deadline_unless_it_already_happened():
+    # "no open model reaches it by 2025-06-30": the data run to 2024-04-01, none has reached
+    # it as of the claim's date, and new-open reaches it in 2024: contradicted early, today
+    v = judge("no_open_reaches", {"reference": "big-closed", "by": "2025-06-30"},
+              when="2023-06-01", as_of=None)
+    assert v.then_verdict == UNDECIDABLE and v.verdict == CONTRADICTED
+    # nothing reaches it yet and the deadline lies after the data: undecidable today too
+    slow = table(rows=[r for r in ROWS if r[0] != "new-open"])
+    v = judge("no_open_reaches", {"reference": "big-closed", "by": "2025-06-30"}, slow,
+              when="2023-06-01", as_of=None)
+    assert (v.then_verdict, v.verdict) == (UNDECIDABLE, UNDECIDABLE)
+    # a claim about the present (no deadline) is judged at its date as before
+    v = judge("closed_leads_on_most", {}, when="2023-06-01")
+    assert v.then_verdict == SUPPORTED
 
 
 def test_closest_is_the_truly_closest_model():
@@ -116,7 +135,7 @@ def test_gap_narrowing_by_hand_and_without_later_models():
     assert v.verdict == SUPPORTED and "30.0 pts" in v.evidence and "-1.7 pts" in v.evidence
     assert v.then_verdict == SUPPORTED  # the claim's date is after every release here
     early = judge("gap_narrowing", {"from": "2023-06-01", "to": "2024-06-01"}, when="2023-06-01")
-    assert early.then_verdict == UNKNOWN
+    assert early.then_verdict == UNDECIDABLE  # "to" lies after its date: a forecast
 
 
 def test_moving_target_and_domain_claims():

@@ -188,7 +188,7 @@ def test_load_model_picks_the_scorer_from_the_spec(monkeypatch):
     monkeypatch.setattr(HFLM, "create_from_arg_obj",
                         classmethod(lambda cls, args, extra: made.append(cls) or cls.__new__(cls)))
     fast_spec = LocalModelSpec(id="m", backend="hf", model_args={"pretrained": "x"}, device="cpu")
-    plain_spec = fast_spec.model_copy(update={"fast_scoring": False})
+    plain_spec = fast_spec.model_copy(update={"fast_scoring": False, "fast_generation": False})
     assert load_model(fast_spec).scorer == FAST_SCORER
     assert load_model(plain_spec).scorer == PLAIN_SCORER
     assert made[0] is FastHFLM and made[1] is HFLM

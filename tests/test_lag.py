@@ -223,3 +223,39 @@ def test_epoch_lag_command(tmp_path):
                  "epoch_lag_thresholds.csv", "epoch_lag_distance.csv"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "epoch_lag_over_time.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_kaplan_meier_counts_censored_records_and_states_a_lower_bound():
+    from openvsclosed.report.lag import kaplan_meier, km_summary
+
+    # by hand: lags 2, 4, (6 censored), 8, (10 censored): S = .8, .6, .6*(1/2) = .3 -> median 8
+    lags = pd.DataFrame({"lag_months": [2.0, 4.0, 6.0, 8.0, 10.0],
+                         "censored": [False, False, True, False, True]})
+    curve = kaplan_meier(lags["lag_months"], ~lags["censored"])
+    assert curve["survival"].tolist() == pytest.approx([0.8, 0.6, 0.3])
+    km = km_summary(lags, boot=200)
+    assert km["median"] == 8.0 and km["censored"] == 2 and km["lower_bound"] is None
+    assert km["ci_low"] <= 8.0 <= km["ci_high"]
+    # the reached-only mean (14/3) is below the censoring-aware median: it was biased down
+    assert lags[~lags["censored"]]["lag_months"].mean() < km["median"]
+    # most records unreached: the median is not estimable; the lower bound is stated
+    mostly = pd.DataFrame({"lag_months": [3.0, 12.0, 15.0], "censored": [False, True, True]})
+    km = km_summary(mostly, boot=50)
+    assert km["median"] is None and km["lower_bound"] == 15.0
+
+
+def test_a_series_is_followed_only_to_its_own_last_release():
+    pts = pd.DataFrame({"benchmark": "t", "model": ["c", "o"], "access": ["closed", "open"],
+                        "date": ["2024-01-01", "2024-03-01"], "score": [0.9, 0.5]})
+    at_data_date = lag_table(pts, cutoff=pd.Timestamp("2026-01-01"))
+    at_series_end = lag_table(pts, cutoff=pd.Timestamp("2026-01-01"), series_end=True)
+    assert at_data_date["lag_months"].iloc[0] > 23
+    assert at_series_end["lag_months"].iloc[0] == pytest.approx(60 / DAYS_PER_MONTH, abs=0.01)
+
+
+def test_a_record_never_followed_is_not_counted_as_censored():
+    from openvsclosed.report.lag import km_summary
+
+    lags = pd.DataFrame({"lag_months": [2.0, 0.0, 5.0], "censored": [False, True, True]})
+    km = km_summary(lags, boot=20)
+    assert km["records"] == 2 and km["censored"] == 1

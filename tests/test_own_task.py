@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from openvsclosed.cli import app
 from openvsclosed.config import ConfigError, RunConfig
 from openvsclosed.models import load_model
-from openvsclosed.owntask import check_own_task, task_include_paths
+from openvsclosed.owntask import check_own_task
+from openvsclosed.owntaskfiles import task_include_paths
 from openvsclosed.plan import all_jobs, plan_jobs
 from openvsclosed.runner import LmEvalEvaluator, run_jobs
 from openvsclosed.store import ResultStore
@@ -136,7 +137,9 @@ def test_editing_the_file_changes_the_key(tmp_path):
     ([{"q": "Made up?", "right": 0}], "row 1: no column 'opts'"),
     ([], "holds no rows"),
     ([{"q": "Made up?", "opts": ["x"], "right": 0}], "row 1, column 'opts'"),
-    ([{"q": 7, "opts": ["x", "y"], "right": 0}], "row 1, column 'q'"),
+    ([{"q": None, "opts": ["x", "y"], "right": 0}], "row 1, column 'q': the cell is empty"),
+    ([MC_ROWS[1], {"q": "Made up?", "opts": ["x", "y"], "right": None}],
+     "row 2, column 'right': the cell is empty"),
     ([MC_ROWS[1], {"q": "Made up?", "opts": ["x", "y"], "right": 5}], "row 2, column 'right'"),
     ([{"q": "x" * 10_000_000, "opts": ["x", "y"], "right": 0}], "row 1, column 'q'"),
 ])
@@ -181,3 +184,48 @@ def test_the_shipped_example_runs_on_smollm2(tmp_path, monkeypatch, smollm2_dir)
     triage = next(r for r in records if r.task == "own_claims_triage")
     assert triage.own_task["private"] and all(s.resps is None for s in triage.samples)
     assert triage.num_fewshot == 2
+
+
+@pytest.mark.parametrize("word", ["NA", "null", "None", ""])
+def test_a_csv_cell_the_loader_reads_as_missing_fails_up_front_naming_row_and_column(
+        tmp_path, word):
+    path = write_csv(tmp_path / "n.csv", ["question", "answer"],
+                     [["How many moons does Pell have?", "3"], ["What is Pell's ring count?",
+                                                                word]])
+    cfg = own_config(tmp_path, [{"name": "own_n", "file": str(path), "kind": "numeric"}])
+    with pytest.raises(ConfigError) as info:
+        check_own_task(cfg.tasks[0], "c.yaml: tasks[0]")
+    assert "row 2, column 'answer': the cell is empty" in str(info.value)
+
+
+def test_a_numbers_only_question_column_passes_the_check_and_runs(tmp_path):
+    path = write_csv(tmp_path / "q.csv", ["question", "answer"],
+                     [["17", "18"], ["41", "42"], ["99", "100"]])
+    cfg = own_config(tmp_path, [{"name": "own_q", "file": str(path), "kind": "numeric"}],
+                     defaults={"num_fewshot": 0})
+    records = run_all(tmp_path, cfg)  # fails unless every job finished
+    assert {s.target for s in records["own_q", "native"].samples} == {"18", "42", "100"}
+
+
+def test_a_fewshot_file_shorter_than_the_shots_fails_up_front(tmp_path):
+    shots = write_jsonl(tmp_path / "shots.jsonl", MC_ROWS[:1])
+    cfg = own_config(tmp_path, [mc_task(tmp_path, fewshot_file=str(shots), num_fewshot=3)])
+    with pytest.raises(ConfigError, match="holds 1 row.*fewer than the 3 few-shot"):
+        check_own_task(cfg.tasks[0], "c.yaml: tasks[0]", 3)
+    no_file = own_config(tmp_path, [mc_task(tmp_path, num_fewshot=3)])
+    with pytest.raises(ConfigError, match="num_fewshot 3 needs more than 3 rows"):
+        all_jobs(no_file)
+
+
+def test_a_file_is_read_once_per_process(tmp_path, monkeypatch):
+    import openvsclosed.owntask as owntask
+
+    cfg = own_config(tmp_path, [mc_task(tmp_path)])
+    reads = []
+    real = owntask.iter_rows
+    monkeypatch.setattr(owntask, "iter_rows", lambda *a: reads.append(a) or real(*a))
+    owntask._CHECKED.clear()
+    for _ in range(3):
+        all_jobs(cfg)
+        task_include_paths(cfg)
+    assert len(reads) == 1

@@ -6,10 +6,11 @@ cluster (`--ray-address`), with the provider cap declared on one node only.
 
 import pytest
 
+from tests.conftest import require_module
 from tests.helpers import run_config
 from tests.ray_helpers import contained_ray_env, run_on_ray, scores
 
-ray = pytest.importorskip("ray")
+ray = require_module("ray")
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from openvsclosed.plan import plan_jobs
 from openvsclosed.runner import LmEvalEvaluator, run_jobs
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import build_task_manager
-from tests.conftest import TOY_TASKS
+from tests.conftest import TOY_TASKS, require_module
 from tests.helpers import run_config
 from tests.ray_helpers import QUIET, StallOnce, contained_ray_env, run_on_ray, scores
 
-ray = pytest.importorskip("ray")
+ray = require_module("ray")
 
 FAKES = [{"id": "open-a", "backend": "fake", "model_args": {"seed": 1}},
          {"id": "open-b", "backend": "fake", "model_args": {"seed": 2}}]
@@ -110,7 +110,7 @@ def test_a_killed_actor_fails_only_its_job(local_ray, toy_mirror, tmp_path, retr
     else:  # retried on a fresh actor within the same run
         assert summary.exit_code == 0 and len(finished) == 4
         assert "retrying" in attempt.message
-    assert len(list(store.records())) == 4 or retries == 0
+    assert len(list(store.records())) == 4  # with retries 0, after the second run
 
 
 @pytest.mark.slow

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from openvsclosed.store import ResultStore
-from tests.conftest import REPO, TOY_TASKS
+from tests.conftest import REPO, TOY_TASKS, require_module
 
-pytest.importorskip("ray")
+require_module("ray")
 pytestmark = pytest.mark.slow
 EXE = Path(sys.executable).with_name("openvsclosed")
 

@@ -34,8 +34,8 @@ def test_outputs_match_golden_files(report, name, request):
 def test_every_format_is_written(report):
     out, tables = report
     for name in ("report.md", "report.json", "index.html", "claims.md", "lag.csv", "headline.md",
-                 "assets/gap_over_time.png", "assets/gap.png", "assets/frontiers.png",
-                 "assets/params.png", "lag_measured.md"):
+                 "assets/frontiers_narrow.png", "assets/gap.png", "assets/frontiers.png",
+                 "assets/params.png", "lag_measured.md", "skipped.json"):
         assert (out / name).is_file(), name
     assert (out / "assets" / "gap.png").read_bytes()[:4] == b"\x89PNG"
     assert "![Gap per task" in (out / "report.md").read_text()
@@ -152,8 +152,9 @@ def _one_model_store(tmp_path, *models):
 def test_headline_answers_first_in_every_format(report):
     out, tables = report
     head = tables.headline
+    # a gap whose interval covers 0 is no lead (issue 17): gsm8k's -5 [-18.9, +8.9] is a tie
     assert head.answers[0].startswith("Measured here: closed leads on 1 of 2 tasks "
-                                      "(arc_challenge), open on 1 (gsm8k)")
+                                      "(arc_challenge), open on 0, 1 within noise (gsm8k)")
     assert "by closed records reached" in head.answers[0] and "as of 2024-04-18" in head.answers[0]
     assert "released 2023-03-14 to 2024-04-18" in head.answers[0]
     assert [r[1] for r in head.rows.rows] == ["arc_challenge", "gsm8k"]
@@ -161,10 +162,10 @@ def test_headline_answers_first_in_every_format(report):
     assert head.rows.rows[0][4] == "+10.0 [+0.7, +19.3]"
     assert head.rows.rows[0][5] == "like with like (native)"
     md = (out / "report.md").read_text()
-    assert md.index("The answer at a glance") < md.index("gap_over_time.png") < md.index(
+    assert md.index("The answer at a glance") < md.index("frontiers.png") < md.index(
         "# Open vs closed gap per task")
     html = (out / "index.html").read_text()
-    assert html.index('id="headline"') < html.index('id="gap-time"') < html.index('id="gap"')
+    assert html.index('id="headline"') < html.index('id="frontiers"') < html.index('id="gap"')
 
 
 def test_headline_says_how_to_fill_the_measured_side(tmp_path):
@@ -191,14 +192,167 @@ def published(tmp_path_factory):
 
 
 def test_headline_with_published_scores_is_per_family_with_three_lags(published):
+    from openvsclosed.report.published import freeze_date
+
     _, tables, _ = published
     answer = next(a for a in tables.headline.answers if a.startswith("Published scores"))
-    assert "task families" in answer and "as of 2025-11-30" in answer
-    for name in ("closed records reached", "frontier distance", "threshold crossing"):
+    assert "task families" in answer and f"as of {freeze_date()}" in answer
+    for name in ("closed records reached", "frontier distance", "threshold crossing",
+                 "Kaplan-Meier median"):
         assert name in answer
     families = [r[1] for r in tables.headline.rows.rows if r[0] == "reported"]
-    assert len(families) == len({f.split(" (")[0] for f in families})  # one row per family
-    assert any(r[5].startswith(("like with like", "best way")) for r in tables.headline.rows.rows)
+    assert len(families) == len(set(families))  # one row per family
+    # only like-with-like pairs decide a family (issue 17): never a mixed "best way" row
+    assert all(r[5].startswith("like with like") for r in tables.headline.rows.rows)
+
+
+def test_the_answer_rests_on_like_with_like_pairs_and_counts_the_censored(published):
+    from openvsclosed.report.published import freeze_date
+
+    _, tables, _ = published
+    answer = tables.headline.answer
+    assert answer is not None and answer.family_leads
+    assert answer.data_through == str(freeze_date()) and "censored" in answer.sentence
+    assert sum(answer.leads.values()) == answer.families == len(answer.family_leads)
+    points = tables.points
+    for lead in answer.family_leads:
+        assert lead.leader in ("open", "closed", "tie")
+        assert lead.tier in ("independent", "same table", "like with like", "measured")
+        # the page draws each family's two frontiers from the points of the series used:
+        # the points carry the answer's key exactly (lag.series_keys), in `series_field`
+        used = points[points[lead.series_field] == lead.protocol]
+        assert set(used["access"]) == {"open", "closed"}, lead.protocol
+        assert (used["family"] == lead.family).all()
+        assert lead.series_field == ("same_series" if lead.tier == "same table" else "series")
+    mixed = tables.gap[tables.gap["protocol"].astype(str).str.startswith("mixed")]
+    assert len(mixed) and mixed["comparison"].eq("best way").all()  # kept, flagged
+    assert tables.exclusions is not None and "rule" in tables.exclusions
+
+
+def test_every_number_traces_to_its_source_table_and_protocol(published):
+    """pairs.csv and exclusions.csv beside the tables; the exclusions in gap.md and the page."""
+    out, tables, _ = published
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert len(pairs) == len(tables.pairs) > 0
+    assert {"family", "tier", "series", "table", "open_model", "closed_model"} <= set(pairs)
+    for lead in tables.headline.answer.family_leads:  # each lead is one row of pairs.csv
+        assert ((pairs["series"] == lead.protocol) & (pairs["family"] == lead.family)).any()
+    left_out = pd.read_csv(out / "exclusions.csv")
+    assert list(left_out.columns) == ["rule", "cells", "examples"]
+    assert len(left_out) == len(tables.exclusions) > 0
+    gap_md = (out / "gap.md").read_text()
+    assert "## Published cells left out, by rule" in gap_md
+    assert str(left_out["rule"].iloc[0]).split()[0] in gap_md
+    page = (out / "index.html").read_text()
+    details = page[page.index('<details id="left-out">'):]
+    assert "Published cells left out, by rule" in details[:details.index("</details>")]
+
+
+def test_pairs_and_exclusions_csv_exist_without_published_data(report):
+    out, _ = report
+    assert (out / "pairs.csv").read_text().startswith("family,task,tier,series")
+    assert (out / "exclusions.csv").read_text() == "rule,cells,examples\n"
+    page = (out / "index.html").read_text()
+    assert "measured points filled squares" in page and "triangles" not in page  # drawn only
+
+
+def test_the_independent_source_and_the_censored_lag_are_named_in_the_tables():
+    from openvsclosed.report.board import leaderboard_rows
+    from openvsclosed.report.lagfiles import summary_rows
+    from openvsclosed.report.render import lag_rows
+
+    board = pd.DataFrame([{"model": "m", "label": "M", "access": "open", "source": s,
+                           "task": "gpqa_diamond", "score": 50.0, "stderr": None,
+                           "protocol": "gpqa_diamond · hub protocol", "num_fewshot": 0,
+                           "metric": "acc"} for s in ("independent", "measured")])
+    table = leaderboard_rows(board)
+    independent = next(r for r, c in zip(table.rows, table.classes, strict=True)
+                       if "independent" in c)
+    assert independent[2] == "independent"  # its protocol is in the cell, not the source
+    assert "(gpqa_diamond · hub protocol)" in independent[3]
+    summary = pd.DataFrame([{"estimator": "records_km", "mean_months": float("nan"),
+                             "median_months": 7.0, "ci_low": 3.0, "ci_high": float("inf"),
+                             "n": 5, "censored": 2, "as_of": "2025-01-01", "what": "km",
+                             "lower_bound": None}])
+    row = summary_rows(summary).rows[0]
+    assert row[:4] == ["Closed records reached, Kaplan-Meier median", "—", "3.0 to more",
+                       "7.0"]
+    lags = pd.DataFrame(columns=["benchmark", "source", "closed_model", "closed_date",
+                                 "closed_score", "open_model", "open_date", "open_score",
+                                 "lag_months", "censored"])
+    note = lag_rows(lags, {"independent": {"km_median": 7.0, "km_ci_low": 3.0,
+                                           "km_ci_high": 12.0, "reached": 3,
+                                           "not_yet_reached": 2, "mean_months": 4.0,
+                                           "km_records": 5, "km_censored": 2,
+                                           "median_months": 4.0}}).note
+    assert ("independent: closed records reached, Kaplan-Meier median 7.0 months (95% 3.0 "
+            "to 12.0) over 5 records, 2 not yet reached (censored)") in note
+
+
+def test_independent_scores_are_named_apart_and_drawn_from_the_answers_series(tmp_path):
+    """Epoch hub rows (a made-up zip in the export's layout) beside the measured store."""
+    import json
+    import zipfile
+
+    from openvsclosed.report import build_tables, gather_results, latest_results
+    from openvsclosed.report.epochhub import hub_rows
+    from openvsclosed.report.headline import build_headline
+    from openvsclosed.report.validity import add_validity
+    from openvsclosed.report.write import write_all
+
+    head = "Model version,mean_score,Best score (across scorers),Release date,Organization\n"
+    eci = ("Model version,ECI Score,Release date,Organization,Model accessibility\n"
+           "shut-a,140,2025-01-01,ShutCo,API access\n"
+           "free-a,130,2025-03-01,FreeCo,Open weights (unrestricted)\n"
+           "free-b,131,2025-09-01,FreeCo,Open weights (unrestricted)\n")
+    hub = tmp_path / "benchmark_data.zip"
+    with zipfile.ZipFile(hub, "w") as z:
+        z.writestr("benchmark_data/gpqa_diamond.csv", head + "shut-a,0.70,0.70,2025-01-01,S\n"
+                   "free-a,0.50,0.50,2025-03-01,F\nfree-b,0.74,0.74,2025-09-01,F\n")
+        z.writestr("benchmark_data/epoch_capabilities_index.csv", eci)
+    rows, _ = hub_rows(hub)
+    results = add_validity(latest_results(pd.concat(
+        [gather_results(FIXTURES / "store", reported=False), rows], ignore_index=True)))
+    tables = build_tables(results, boot=20)
+    tables.headline = build_headline(tables)
+    out = tmp_path / "out"
+    write_all(out, tables, "t")
+    lead = next(f for f in tables.headline.answer.family_leads if f.family == "GPQA")
+    assert (lead.tier, lead.source, lead.leader) == ("independent", "independent", "open")
+    assert any(a.startswith("Independent evaluations (Epoch AI") for a in tables.headline.answers)
+    board = (out / "leaderboard.md").read_text()
+    line = next(x for x in board.splitlines() if x.startswith("| free-b"))
+    assert "| independent |" in line and "Epoch AI Benchmarking Hub protocol" in line
+    assert "no answer" not in line  # nobody counted its replies: no rates to show
+    page = (out / "index.html").read_text()
+    assert '<tr class="open independent">' in page and "b-independent" in page
+    assert "hub) hollow triangles" in page  # its marker, named in the caption and alt text
+    report = json.loads((out / "report.json").read_text())
+    drawn = next(p for p in report["frontiers"] if p["family"] == "GPQA")
+    assert drawn["source"] == "independent" and drawn["series"] == lead.protocol
+    assert drawn["verdict"] == "open"
+    assert "Closed records reached, Kaplan-Meier median" in (out / "lag_independent.md"
+                                                              ).read_text()
+
+
+def test_the_terminal_colours_each_verdict_cell_by_its_own_verdict():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from openvsclosed.report.render import claims_rows
+    from openvsclosed.report.terminal import rich_table
+
+    verdict = SimpleNamespace(statement="[bold]s[/bold]", who="w", when="2024-01-01",
+                              article="a", then_verdict="contradicted", then_evidence="e",
+                              verdict="supported", source="reported", evidence="today: e")
+    table = rich_table(claims_rows([verdict]), ["Claim", "As of its date", "Today", "Data"])
+    cells = {c.header: c._cells[0] for c in table.columns}
+    assert cells["As of its date"].style == "red" and cells["Today"].style == "green"
+    assert cells["Data"].style == ""
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(table)
+    assert "[bold]s[/bold]" in console.export_text()  # a claim's text is never markup
 
 
 def test_headline_lists_failed_jobs(tmp_path):

@@ -113,9 +113,26 @@ def test_closed_model_with_its_key_set_is_planned(tmp_path):
                                                                        "closed-c"}
 
 
-def test_secrets_never_reach_the_failure_log(tmp_path):
-    from openvsclosed.runner import scrub
+def test_secrets_never_reach_the_failure_log(tmp_path, capsys):
+    """A key inside an error, in any form (raw, repr, JSON-escaped, cut short), is scrubbed
+    from the failure log and the terminal before either is written."""
+    secret = "sk-secret-1234567890abcdef"
 
-    cfg = run_config()
-    text = scrub("401 for key sk-secret-123 at host", cfg.models, {"OVC_TEST_KEY": "sk-secret-123"})
-    assert "sk-secret-123" not in text and "$OVC_TEST_KEY" in text
+    class Leaky(Recorder):
+        def evaluate(self, lm, job):
+            raise RuntimeError(f"401 for key {secret} ({secret!r}, " + "x" * 190 + secret + ")")
+
+    store = ResultStore(tmp_path)
+    plan = plan_jobs(run_config(), store, env={"OVC_TEST_KEY": secret})
+    console = Console(file=(tmp_path / "terminal.txt").open("w"), width=200)
+    summary = run_jobs(plan, store, evaluate=Leaky().evaluate, load_model=Leaky().load_model,
+                       console=console, env={"OVC_TEST_KEY": secret})
+    console.file.close()
+    assert summary.failed and store.failures_path.is_file()
+    logged = store.failures_path.read_text()
+    shown = (tmp_path / "terminal.txt").read_text() + capsys.readouterr().err
+    for text in (logged, shown):
+        assert "401 for key" in logged
+        for cut in range(8, len(secret) + 1):  # not even a long piece of it survives
+            assert secret[:cut] not in text and secret[-cut:] not in text
+    assert "$OVC_TEST_KEY" in logged

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import socket
 import threading
@@ -114,15 +115,49 @@ class Budget:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class LedgerError(Exception):
+    """The ledger exists but cannot be trusted: spending stops rather than restart at $0."""
+
+
 def read_ledger(root: Path) -> dict:
-    """The ledger as stored (a missing or unreadable one starts at zero, never below)."""
+    """The ledger as stored; a missing one starts at zero.
+
+    Fails closed: a ledger that exists but is unreadable, truncated, or holds a value that is
+    not a finite amount of at least $0 (NaN, Infinity, negative) raises LedgerError. Reading
+    it as $0 would silently forget what was paid and let a capped run spend the cap again.
+    """
+    path = Path(root) / LEDGER
     try:
-        data = json.loads((Path(root) / LEDGER).read_text("utf-8"))
-        spent = float(data.get("spent_usd", 0.0))
-        reserved = {str(k): float(v) for k, v in (data.get("reserved") or {}).items()}
-    except (OSError, ValueError, TypeError, AttributeError):
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
         return {"spent_usd": 0.0, "reserved": {}}
-    return {"spent_usd": max(spent, 0.0), "reserved": reserved}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LedgerError(_ledger_problem(path, f"it cannot be read ({exc})")) from None
+    try:
+        data = json.loads(text)
+        spent = float(data["spent_usd"])
+        reserved = {str(k): float(v) for k, v in (data.get("reserved") or {}).items()}
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        raise LedgerError(_ledger_problem(path, "it is not a complete ledger (truncated or "
+                                          "edited)")) from None
+    for what, value in [("spent_usd", spent), *((f"reserved[{k}]", v)
+                                                 for k, v in reserved.items())]:
+        if not math.isfinite(value) or value < 0:
+            raise LedgerError(_ledger_problem(path, f"{what} is {value!r}, not a finite amount "
+                                              "of at least $0"))
+    return {"spent_usd": spent, "reserved": reserved}
+
+
+def _ledger_problem(path: Path, why: str) -> str:
+    return (f"budget ledger {path}: {why}. It records every dollar paid against this results "
+            "directory, and the API cap is checked against it, so no API request is sent "
+            "while it cannot be trusted. Restore it, or delete it to start counting from $0 "
+            f"again (rm '{path}'); --max-cost then counts from $0.")
+
+
+def check_ledger(root: Path) -> None:
+    """Raise LedgerError before any request if the results directory's ledger is untrustworthy."""
+    read_ledger(root)
 
 
 def _write(path: Path, ledger: dict) -> None:

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from openvsclosed.schema import Access
 
@@ -27,8 +27,8 @@ class Price(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input_per_m: float
-    output_per_m: float
+    input_per_m: float = Field(ge=0, allow_inf_nan=False)
+    output_per_m: float = Field(ge=0, allow_inf_nan=False)
     as_of: date
     source: str
 

@@ -15,16 +15,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openvsclosed.console import say
+
 app = typer.Typer(
     no_args_is_help=True, add_completion=False,
     help="Measure whether open-weight LLMs have caught up with closed API models.",
 )
 
 
-def _console(stderr: bool = False) -> Console:
-    """A console for this call's streams; wide when piped, so logs keep whole lines."""
+def _console(stderr: bool = False, markup: bool = False) -> Console:
+    """A console for this call's streams; wide when piped, so logs keep whole lines.
+
+    Markup and highlighting are off: what it prints carries paths, task names and servers'
+    words, and "[/x]" in those must print as it is, not raise (our own styles go through
+    `console.say`).
+    """
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+    return Console(stderr=stderr, width=None if stream.isatty() else 160, markup=markup,
+                   highlight=False)
 
 
 def _out() -> Console:
@@ -39,7 +47,7 @@ EXIT_USAGE = 2
 
 
 def _usage_error(message: str) -> typer.Exit:
-    _err().print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    say(_err(), ("error:", "bold red"), f" {message}")
     return typer.Exit(EXIT_USAGE)
 
 
@@ -81,8 +89,11 @@ ExecutorOpt = Annotated[str | None, typer.Option(
 RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", envvar="RAY_ADDRESS",
     help="The Ray cluster to join with --executor ray (default: start a local Ray).")]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Where the files go (default RESULTS_DIR/report).")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", help="Also show lm-eval's, datasets' and transformers' logs and progress bars "
+    "here (they always go to run.log in the results directory).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Where the files go (default: the folder named report in RESULTS_DIR).")]
 
 
 @app.command()
@@ -98,6 +109,7 @@ def run(
     dry_run: DryRunOpt = False,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Evaluate every model on every task; finished jobs are kept, never redone."""
     from openvsclosed.config import ConfigError, load_config
@@ -118,13 +130,27 @@ def run(
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     for problem in store.problems:
-        _err().print(f"[yellow]warning:[/yellow] {problem}", highlight=False, soft_wrap=True)
+        say(_err(), ("warning:", "yellow"), f" {problem}")
     budget = max_cost if max_cost is not None else cfg.max_cost_usd
-    if plan.pending and not dry_run:
+    if plan.pending:  # a dry run refuses what the run would refuse, before any spend
+        from openvsclosed.budget import LedgerError, check_ledger
+
         try:
-            store.check_writable()
-        except StoreError as exc:
+            store.check_writable(store.path_for(j.model.id, j.task.name, j.key)
+                                 for j in plan.pending)
+            if any(j.model.is_api for j in plan.pending):
+                check_ledger(store.root)
+        except (StoreError, LedgerError) as exc:
             raise _usage_error(str(exc)) from None
+        unpriced = sorted({j.model.id for j in plan.pending if j.model.is_api
+                           and (j.model.input_per_m is None or j.model.output_per_m is None)})
+        if budget is not None and unpriced:  # a cap it cannot count against is no cap
+            raise _usage_error(
+                f"--max-cost {budget:g}: {', '.join(unpriced)} "
+                f"{'has' if len(unpriced) == 1 else 'have'} no price, so spending on "
+                f"{'it' if len(unpriced) == 1 else 'them'} could not be counted against the "
+                "cap; allowed: set input_per_m and output_per_m (dollars per million tokens; "
+                "0 for a free local server) on the model in the config, or run without a cap.")
     _check_data(cfg, plan, mirror, dry_run)
     manager = _checked_manager(cfg, config, plan, mirror) if plan.pending else None
     _print_skips(plan)
@@ -145,6 +171,12 @@ def run(
             raise _usage_error(str(exc)) from None
         plan.pending = [j for j in plan.pending  # a run that held the folder may have done some
                         if force or not store.has(j.model.id, j.task.name, j.key)]
+        from openvsclosed.quiet import library_output
+
+        log = held.enter_context(library_output(store.root / "run.log", verbose=verbose))
+        if not verbose:
+            _err().print(f"lm-eval's and datasets' logs: {log} (--verbose shows them here)",
+                         highlight=False, soft_wrap=True)
         summary = _execute(plan, store, manager, budget, cfg=cfg, mirror=mirror,
                            executor=executor or cfg.executor, ray_address=ray_address)
     left_out = [{"model": j.model.id, "task": j.task.name, "protocol": j.protocol,
@@ -176,7 +208,7 @@ def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
     if not plan.pending:
         return
     from openvsclosed.datacheck import SHORT, check_data, missing_splits, reachability_message
-    from openvsclosed.owntask import task_include_paths
+    from openvsclosed.owntaskfiles import task_include_paths
     from openvsclosed.taskindex import task_index
     from openvsclosed.tasks import PACKAGE_TASKS
 
@@ -195,14 +227,13 @@ def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
         return
     plan.skip([(job, why[job.lm_eval_task]) for job in plan.pending if job.lm_eval_task in why])
     if problems:
-        _err().print(f"[yellow]warning:[/yellow] {reachability_message(problems, mirror)}",
-                     highlight=False, soft_wrap=True)
+        say(_err(), ("warning:", "yellow"), f" {reachability_message(problems, mirror)}")
 
 
 def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
     """The run's TaskManager, after rejecting unknown tasks; unscorable pairings are skipped."""
     from openvsclosed.config import ConfigError
-    from openvsclosed.owntask import task_include_paths
+    from openvsclosed.owntaskfiles import task_include_paths
     from openvsclosed.tasks import (
         build_task_manager,
         check_metrics,
@@ -275,8 +306,7 @@ def _print_gpu_estimate(plan, manager) -> None:  # noqa: ANN001
     total = sum(r.hours or 0.0 for r in rows)
     _out().print(f"About {total:.1f} GPU-hours in all (at $2/GPU-hour: ${2 * total:.0f}).")
     for problem in sorted({p for r in rows for p in r.uncounted}):
-        _err().print(f"[yellow]not counted[/yellow] (its documents could not be loaded): "
-                     f"{problem}", highlight=False, soft_wrap=True)
+        say(_err(), ("not counted", "yellow"), f" (its documents could not be loaded): {problem}")
 
 
 def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
@@ -299,8 +329,7 @@ def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
            if budget is not None else "")
     _out().print(f"At most about ${total:.4f}{cap}; cached responses cost nothing.")
     for problem in sorted({p for r in rows for p in r.uncounted}):
-        _err().print(f"[yellow]not counted[/yellow] (its documents could not be loaded): "
-                     f"{problem}", highlight=False, soft_wrap=True)
+        say(_err(), ("not counted", "yellow"), f" (its documents could not be loaded): {problem}")
 
 
 def _print_skips(plan) -> None:  # noqa: ANN001
@@ -339,8 +368,9 @@ def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
 def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, catalog ids, lm-eval task names) without running anything."""
     from openvsclosed.config import ConfigError, load_config
-    from openvsclosed.owntask import task_include_paths
-    from openvsclosed.plan import all_jobs
+    from openvsclosed.owntaskfiles import task_include_paths
+    from openvsclosed.plan import all_jobs, refuse_private_leaks
+    from openvsclosed.store import ResultStore, StoreError
     from openvsclosed.tasks import (
         build_task_manager,
         check_metrics,
@@ -350,12 +380,15 @@ def validate(config: ConfigArg) -> None:
 
     try:
         cfg = load_config(config)
+        ResultStore(cfg.results_path).check_writable()  # what `run` refuses, refused here too
+        _data_dir(None, cfg.data_dir)
         jobs = all_jobs(cfg, source=str(config))
+        refuse_private_leaks(jobs, str(config))  # what `run` refuses, refused here too
         with _err().status("Indexing lm-eval tasks…"):
             manager = build_task_manager(include_path=task_include_paths(cfg))
         check_task_names(cfg, config, manager)
         check_metrics(jobs, manager, config)
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         raise _usage_error(str(exc)) from None
     unscorable = unscorable_jobs(jobs, manager)
     for job, reason in unscorable:
@@ -395,7 +428,18 @@ ClaimsOpt = Annotated[Path | None, typer.Option(
 GpuOpt = Annotated[float, typer.Option(
     help="Dollars per GPU-hour, to price local models per 1,000 questions.", min=0)]
 PublishedOpt = Annotated[bool, typer.Option(
+    "--published-only",
     help="Build the report from published scores only (no results directory).")]
+SiteOpt = Annotated[Path | None, typer.Option(
+    "--site", help="A site folder: the report goes into DIR/<date>/ as a dated snapshot, "
+    "earlier ones are kept, and DIR/index.html (what changed, the answer over time) and "
+    "DIR/feed.json are rebuilt. Instead of --out.")]
+SnapshotDateOpt = Annotated[str | None, typer.Option(
+    "--snapshot-date", help="The snapshot's date with --site, YYYY-MM-DD (default: today, "
+    "UTC); the same date again replaces that snapshot.")]
+HubOpt = Annotated[Path | None, typer.Option(
+    "--epoch-hub", help="Epoch AI's benchmark_data.zip, or a folder written by import-epoch "
+    "(default: the folder import-epoch writes, when present).")]
 DEFAULT_CLAIMS = Path("seeds/claims.yaml")
 
 
@@ -408,6 +452,9 @@ def report(
     claims: ClaimsOpt = None,
     gpu_hour_usd: GpuOpt = 2.0,
     published_only: PublishedOpt = False,
+    epoch_hub: HubOpt = None,
+    site: SiteOpt = None,
+    snapshot_date: SnapshotDateOpt = None,
 ) -> None:
     """Leaderboard, gap per task with CIs, lag, claims' verdicts: terminal, md/csv/tex/json/html."""
     from openvsclosed.harvest import HarvestError
@@ -421,8 +468,9 @@ def report(
             raise _usage_error("--published-only takes no RESULTS_DIR; allowed: one or the other.")
         if not reported:
             raise _usage_error("--published-only and --no-reported leave nothing to report.")
-        if out_dir is None:
-            raise _usage_error("--published-only needs --out DIR (where the report goes).")
+        if out_dir is None and site is None:
+            raise _usage_error("--published-only needs --out DIR or --site DIR (where the "
+                               "report goes).")
     elif results_dir is None:
         raise _usage_error("RESULTS_DIR is missing; allowed: a directory written by "
                            "`openvsclosed run`, or --published-only with --out DIR.")
@@ -433,6 +481,21 @@ def report(
         raise _usage_error(f"--claims: {claims} is not a file; allowed: a claims YAML like "
                            "seeds/claims.yaml.")
     claims = claims or (DEFAULT_CLAIMS if DEFAULT_CLAIMS.is_file() else None)
+    day = None
+    if site is not None or snapshot_date is not None:
+        from openvsclosed.report.site import snapshot_date as checked_date
+
+        if site is None:
+            raise _usage_error("--snapshot-date without --site; allowed: --snapshot-date "
+                               "YYYY-MM-DD together with --site DIR.")
+        if out_dir is not None:
+            raise _usage_error("--site DIR and --out DIR: allowed: one or the other (--site "
+                               "writes the report into DIR/<date>/).")
+        try:
+            day = checked_date(snapshot_date)
+        except ReportError as exc:
+            raise _usage_error(str(exc)) from None
+        out_dir = site / day
     imported = []
     for path in import_paths or []:
         try:
@@ -445,14 +508,46 @@ def report(
                                "results_*.json of `lm_eval --output_path`, 0.3 or 0.4.") from None
     try:
         tables = build_report(results_dir, out_dir or results_dir / "report", reported=reported,
-                              imported=imported, claims_path=claims, gpu_hour_usd=gpu_hour_usd)
+                              imported=imported, claims_path=claims, gpu_hour_usd=gpu_hour_usd,
+                              epoch_hub=epoch_hub)
     except (StoreError, ReportError) as exc:
         raise _usage_error(str(exc)) from None
-    print_report(_out(), tables)
+    if site is not None:
+        from openvsclosed.report.site import finish_snapshot
+
+        try:
+            finish_snapshot(site, tables, "Open vs closed LLMs", day)
+        except OSError as exc:
+            raise _usage_error(f"--site: {site}: the index could not be written ({exc}); "
+                               "the snapshot's report is in place.") from None
+    print_report(_console(), tables)
     _out().print(f"Wrote {len(tables.files)} files into "
                  f"{tables.files[0].parent}: index.html and report.md open with the answer; "
                  "md/csv/tex tables, PNG plots, lag_<source>.md with the three lag estimators.",
                  highlight=False, soft_wrap=True)
+    if site is not None:
+        _out().print(f"Site: {site / 'index.html'} (what changed, the answer over time) and "
+                     f"{site / 'feed.json'} rebuilt from every dated snapshot in {site}.",
+                     highlight=False, soft_wrap=True)
+
+
+HubZipArg = Annotated[Path, typer.Argument(help="Epoch AI's benchmark_data.zip (one CSV per "
+                                            "benchmark, from epoch.ai/data/benchmark_data.zip).")]
+
+
+@app.command("import-epoch")
+def import_epoch(zip_path: HubZipArg, out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write (default: $OVC_EPOCH_HUB, else "
+        "~/.local/share/openvsclosed/epoch_hub, which `report` reads).")] = None) -> None:
+    """Import Epoch AI's Benchmarking Hub zip: independent open and closed scores for `report`."""
+    from openvsclosed.report.epochhub import HubError, import_zip
+
+    try:
+        path, rows = import_zip(zip_path, out_dir)
+    except HubError as exc:
+        raise _usage_error(str(exc)) from None
+    _out().print(f"Imported {rows} scores into {path}; `openvsclosed report` reads them as the "
+                 "independent source (or pass --epoch-hub).", highlight=False, soft_wrap=True)
 
 
 EpochArg = Annotated[Path, typer.Argument(help="Epoch AI's epoch_open_model_trends.csv.")]
@@ -460,12 +555,17 @@ ToleranceOpt = Annotated[float, typer.Option(
     help="Error-rate nats, -ln(1-acc), below a record that still count as reaching it "
          "(Epoch's 0.02; 0 is strict).", min=0)]
 TrustedOpt = Annotated[bool, typer.Option(
-    help="Drop every row Epoch flags as suspect (-1) on every benchmark; default: Epoch's own "
-         "rule (suspect rows dropped on MMLU, and on GPQA from November 2023).")]
+    "--trusted-only", help="Drop every row Epoch flags as suspect (-1) on every benchmark; "
+    "default: Epoch's own rule (suspect rows dropped on MMLU, and on GPQA from November 2023).")]
+
+
+EpochOutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Folder for epoch_lag.md, one CSV per estimator and two PNG plots "
+    "(default: none; the tables are printed and nothing is written).")]
 
 
 @app.command("epoch-lag")
-def epoch_lag(csv: EpochArg, out_dir: OutOpt = None, tolerance: ToleranceOpt = 0.02,
+def epoch_lag(csv: EpochArg, out_dir: EpochOutOpt = None, tolerance: ToleranceOpt = 0.02,
               trusted_only: TrustedOpt = False) -> None:
     """Reproduce Epoch AI's open-vs-closed lag analysis from their data file (three estimators)."""
     from openvsclosed.report.epoch import epoch_lag as run_epoch_lag

@@ -20,6 +20,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -95,6 +96,17 @@ class LocalModelSpec(_ModelSpecBase):
     access: Access = "open"
     model_args: dict[str, Any] = Field(default_factory=dict)
     """lm-eval model_args; `{pkg:NAME}` is replaced by an installed package's folder."""
+
+    @field_validator("model_args")
+    @classmethod
+    def _seed_in_range(cls, args: dict[str, Any]) -> dict[str, Any]:
+        """A `seed` in model_args (vLLM, the fake model) fails only mid-run when out of range."""
+        seed = args.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or not 0 <= seed <= 2**32 - 1):
+            raise ValueError(f"model_args.seed {seed!r}: allowed: an integer 0..4294967295")
+        return args
+
     batch_size: int | str = 1
     """lm-eval batch size (an int or "auto"); not part of a result's identity."""
     device: str | None = None
@@ -106,6 +118,10 @@ class LocalModelSpec(_ModelSpecBase):
     """`hf` only: log-likelihood tasks scored by our prefix-sharing scorer (each context and
     shared few-shot prefix computed once; lm-eval's answers, faster). False: plain lm-eval `hf`.
     Not part of a result's identity; each result records its `scorer`."""
+    fast_generation: bool = True
+    """`hf` only: greedy generation (chat variants, GSM8K) batched by `models/fast_gen.py`:
+    many prompts per forward, a KV cache, per-sequence stop strings; the completions of
+    lm-eval's batch-1 loop. False: lm-eval's own `hf` loop. Not part of a result's identity."""
 
     is_api: ClassVar[bool] = False
     """Chat APIs give no log-likelihoods; local weights give both."""
@@ -128,12 +144,26 @@ class ApiModelSpec(_ModelSpecBase):
     """Name of the environment variable holding the key (never the key itself)."""
     base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")
     """Full endpoint URL (…/v1/chat/completions, …/v1/messages); default: the provider's."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _one_reading(cls, url: str | None) -> str | None:
+        """A URL that two parsers read as two hosts (userinfo, backslashes) is refused here."""
+        if url is not None:
+            from openvsclosed.models.egress import EgressRefused, parse_endpoint
+
+            try:
+                parse_endpoint(url)
+            except EgressRefused as exc:
+                raise ValueError(str(exc)) from None
+        return url
     num_concurrent: int = Field(default=1, ge=1)
     """Requests in flight at once."""
     requests_per_minute: float | None = Field(default=None, gt=0)
-    input_per_m: float | None = Field(default=None, ge=0)
-    """Dollars per million input tokens (from the catalog's dated price)."""
-    output_per_m: float | None = Field(default=None, ge=0)
+    input_per_m: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Dollars per million input tokens (from the catalog's dated price); finite, since an
+    infinite price would turn the budget ledger into Infinity and lose every later record."""
+    output_per_m: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     timeout_s: int = Field(default=120, ge=1)
     attempts: int = Field(default=6, ge=1)
     """Tries per request on 429, 5xx, timeouts and connection errors."""
@@ -238,6 +268,11 @@ class TaskSpec(_Spec):
         elif self.kind is None:
             raise ValueError("`kind` is required with `file`; allowed: multiple_choice, "
                              "exact_match, numeric")
+        elif not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", self.name):
+            # the name becomes a Python module and lm-eval task names; brackets, dots or
+            # dashes there fail only once the job runs
+            raise ValueError(f"name {self.name!r}: a task read from a `file` needs a name of "
+                             "letters, digits and underscores, starting with a letter")
         return self
 
     @property
@@ -345,9 +380,36 @@ def _parse_bounded(text: str) -> Any:
             return None
         if _expanded_size(node, {}) > MAX_NODES:
             raise ConfigTooLarge(f"its YAML aliases (*name) expand to over {MAX_NODES:,} values")
+        _refuse_duplicate_keys(node, set())
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+class DuplicateKey(yaml.MarkedYAMLError):
+    """A mapping names one key twice: YAML keeps the last silently, so one setting would vanish."""
+
+
+def _refuse_duplicate_keys(node: yaml.Node, seen: set[int]) -> None:
+    """Raise DuplicateKey at the second occurrence of a key in any mapping (merges excepted)."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in keys:
+                    first = keys[key.value].start_mark
+                    raise DuplicateKey(
+                        problem=f"the key {key.value!r} appears twice in one mapping (first at "
+                                f"line {first.line + 1}); allowed: each key once",
+                        problem_mark=key.start_mark)
+                keys[key.value] = key
+            _refuse_duplicate_keys(value, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _refuse_duplicate_keys(child, seen)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:

@@ -14,20 +14,16 @@ import hashlib
 import json
 import math
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from openvsclosed.config import ConfigError, RunConfig, TaskSpec
+from openvsclosed.ownfile import iter_rows
 
 MAX_CELL_CHARS = 100_000
-MAX_FILE_BYTES = 512 * 1024 * 1024
 LETTERS = "ABCDEFGHIJ"
-FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
@@ -55,81 +51,70 @@ def own_tasks(config: RunConfig, source: str = "the config") -> dict[str, OwnTas
     out = {}
     for index, spec in enumerate(config.tasks):
         if spec.file is not None:
-            out[spec.name] = check_own_task(spec, f"{source}: tasks[{index}]")
+            shots = spec.num_fewshot if spec.num_fewshot is not None \
+                else config.defaults.num_fewshot
+            out[spec.name] = check_own_task(spec, f"{source}: tasks[{index}]", shots)
     return out
 
 
-def check_own_task(spec: TaskSpec, where: str) -> OwnTask:
-    """Read and check every row; a file that does not fit fails naming the row and column."""
-    rows = read_rows(Path(str(spec.file)), where)
+_CHECKED: dict[tuple, OwnTask] = {}
+"""Checks already made in this process, keyed by the files' identity (path, size, mtime) and
+the spec: planning, the data check and the task folder all ask, and a file is read once."""
+
+
+def check_own_task(spec: TaskSpec, where: str, num_fewshot: int | None = None) -> OwnTask:
+    """Read and check every row, streaming; a file that does not fit fails naming the row.
+
+    Memory stays bounded whatever the file's size: rows are checked as they are read and
+    never kept. The data is read the way lm-eval's `datasets` loader will read it (CSV cells
+    such as NA, null, None or nothing become missing values), so a file that passes here does
+    not fail on its first document at run time.
+    """
+    files = [Path(str(p)) for p in (spec.file, spec.fewshot_file) if p is not None]
+    memo = (spec, num_fewshot, tuple(_identity(p) for p in files))
+    if memo in _CHECKED:
+        return _CHECKED[memo]
+    rows = _check_rows(Path(str(spec.file)), spec, f"{where}.file")
     if not rows:
         raise ConfigError(f"{where}.file: {spec.file} holds no rows; allowed: one question a "
                           "row with the columns the task maps.")
-    for number, row in enumerate(rows, start=1):
-        normalize_row(row, spec, f"{where}.file: {spec.file}: row {number}")
-    fewshot = []
+    shots = num_fewshot or 0
     if spec.fewshot_file is not None:
-        fewshot = read_rows(Path(str(spec.fewshot_file)), f"{where}.fewshot_file")
-        for number, row in enumerate(fewshot, start=1):
-            normalize_row(row, spec, f"{where}.fewshot_file: {spec.fewshot_file}: row {number}")
+        fewshot = _check_rows(Path(str(spec.fewshot_file)), spec, f"{where}.fewshot_file")
+        if fewshot < shots:
+            raise ConfigError(f"{where}.fewshot_file: {spec.fewshot_file} holds {fewshot} "
+                              f"row(s), fewer than the {shots} few-shot examples asked for "
+                              "(num_fewshot); allowed: at least as many rows, or fewer shots.")
+    elif shots >= rows:
+        raise ConfigError(f"{where}: num_fewshot {shots} needs more than {shots} rows in "
+                          f"{spec.file} (examples are drawn from the other rows; it has "
+                          f"{rows}); allowed: fewer shots, or a fewshot_file.")
     digest = hashlib.sha256()
-    for path in filter(None, (spec.file, spec.fewshot_file)):
-        digest.update(Path(str(path)).read_bytes())
+    for path in files:
+        with path.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(block)
     columns = spec.columns.model_dump() if spec.columns else {}
     digest.update(json.dumps({"kind": spec.kind, "columns": columns}, sort_keys=True).encode())
-    return OwnTask(spec=spec, digest=digest.hexdigest()[:16], rows=len(rows))
+    task = OwnTask(spec=spec, digest=digest.hexdigest()[:16], rows=rows)
+    _CHECKED[memo] = task
+    return task
 
 
-def read_rows(path: Path, where: str) -> list[dict[str, Any]]:
-    """The file's rows as dicts, by its suffix; unreadable input names the file (and row)."""
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ConfigError(f"{where}: {path}: unknown format {suffix or '(none)'}; allowed: "
-                          ".jsonl, .csv, .parquet.")
-    if not path.is_file():
-        raise ConfigError(f"{where}: {path} is not a file (relative to the current folder).")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(f"{where}: {path} is larger than {MAX_FILE_BYTES:,} bytes.")
-    if suffix in (".jsonl", ".json"):
-        return _jsonl_rows(path, where)
-    import pandas as pd
-
+def _identity(path: Path) -> tuple:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False) if suffix == ".csv" \
-            else pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001  (pandas raises many kinds; each is bad input)
-        raise ConfigError(f"{where}: {path}: not a readable {suffix[1:]} file "
-                          f"({type(exc).__name__}: {str(exc)[:160]}).") from None
-    return [_plain(row) for row in frame.to_dict(orient="records")]
+        stat = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _jsonl_rows(path: Path, where: str) -> list[dict[str, Any]]:
-    rows = []
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-                raise ConfigError(f"{where}: {path}: row {number} is not a JSON object "
-                                  f"({type(exc).__name__}); allowed: one JSON object a line."
-                                  ) from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{where}: {path}: row {number} is a {type(row).__name__}, "
-                                  "not a JSON object.")
-            rows.append(row)
-    return rows
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Numpy arrays and scalars from Parquet as lists and Python values."""
-    out = {}
-    for key, value in row.items():
-        if hasattr(value, "tolist"):
-            value = value.tolist()
-        out[str(key)] = value
-    return out
+def _check_rows(path: Path, spec: TaskSpec, where: str) -> int:
+    count = 0
+    for number, row in iter_rows(path, where):
+        normalize_row(row, spec, f"{where}: {path}: row {number}")
+        count += 1
+    return count
 
 
 def normalize_row(row: dict[str, Any], spec: TaskSpec, where: str) -> dict[str, Any]:
@@ -142,12 +127,19 @@ def normalize_row(row: dict[str, Any], spec: TaskSpec, where: str) -> dict[str, 
                               f"{', '.join(map(repr, list(row)[:20]))}. Map yours with "
                               "`columns:` (question, choices, answer).")
         value = row[column]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            raise ConfigError(f"{where}, column {column!r}: the cell is empty (a missing "
+                              "value: nothing, or a word such as NA, null or None, which the "
+                              "data loader reads as missing); allowed: a value in every cell "
+                              "the task maps.")
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
             raise ConfigError(f"{where}, column {column!r}: {len(value):,} characters, over "
                               f"the {MAX_CELL_CHARS:,} allowed in one cell.")
         return value
 
     question = cell(columns.question)
+    if isinstance(question, (int, float)) and not isinstance(question, bool):
+        question = number_text(question) or str(question)  # a numbers-only column reads typed
     if not isinstance(question, str) or not question.strip():
         raise ConfigError(f"{where}, column {columns.question!r}: the question must be "
                           f"non-empty text (got {type(question).__name__}).")
@@ -287,97 +279,3 @@ def _chat_utils() -> Any:
     module = importlib.util.module_from_spec(found)
     found.loader.exec_module(module)
     return module
-
-
-# ---- writing the lm-eval tasks
-def task_include_paths(config: RunConfig, source: str = "the config") -> list[Path]:
-    """The user's task folders plus one holding the config's own tasks, written if needed."""
-    tasks = own_tasks(config, source)
-    if not tasks:
-        return list(config.task_paths)
-    key = hashlib.sha256("".join(sorted(t.digest + t.spec.name for t in tasks.values()))
-                         .encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "openvsclosed-own-tasks" / key
-    for task in tasks.values():
-        write_task_files(task, folder)
-    return [*config.task_paths, folder]
-
-
-def write_task_files(task: OwnTask, folder: Path) -> None:
-    """The native and chat lm-eval tasks for one own task, and the module they call."""
-    from openvsclosed.store import write_atomic
-
-    spec = task.spec
-    module = f"ovc_own_{spec.name}"
-    columns = (spec.columns or _default_columns()).model_dump()
-    write_atomic(folder / f"{module}.py", (
-        '"""Generated by openvsclosed for an own task; the data is read where it is."""\n'
-        "from openvsclosed.owntask import extract_choice, extract_number, extract_short, "
-        "normalize_docs  # noqa: F401\n\n"
-        f"COLUMNS = {columns!r}\nKIND = {spec.kind!r}\n\n\n"
-        "def process_docs(dataset):\n    return normalize_docs(dataset, COLUMNS, KIND)\n"))
-    data = {"test": str(Path(str(spec.file)).resolve())}
-    if spec.fewshot_file is not None:
-        data["train"] = str(Path(str(spec.fewshot_file)).resolve())
-    common = {
-        "dataset_path": FORMATS[Path(str(spec.file)).suffix.lower()],
-        "dataset_kwargs": {"data_files": data}, "test_split": "test",
-        "process_docs": f"!function {module}.process_docs",
-        "metadata": {"version": 1.0, "ovc_own_task": task.describe()},
-    }
-    if spec.fewshot_file is not None:
-        common["fewshot_split"] = "train"
-    native, chat = _templates(spec.kind, module)
-    for name, body in ((spec.name, native), (task.chat_name, chat)):
-        text = yaml.safe_dump({"task": name, **common, **body}, sort_keys=False, width=1000)
-        text = re.sub(r"'(!function [\w.]+)'", r"\1", text)
-        write_atomic(folder / f"{name}.yaml", text)
-
-
-def _templates(kind: str, module: str) -> tuple[dict, dict]:
-    letter_list = ("{% for t in ovc_choices %}\n{{ 'ABCDEFGHIJ'[loop.index0] }}. {{t}}"
-                   "{% endfor %}")
-    chat_mc = {
-        "output_type": "generate_until",
-        "doc_to_text": ("Given the following question and candidate answers, choose the best "
-                        "answer.\nQuestion: {{ovc_question}}" + letter_list + "\nYour response "
-                        "should end with \"The best answer is [the_answer_letter]\" where the "
-                        "[the_answer_letter] is one of {{ 'ABCDEFGHIJ'[:ovc_choices|length]|list"
-                        "|join(', ') }}."),
-        "doc_to_target": "{{ 'ABCDEFGHIJ'[ovc_gold] }}",
-        "fewshot_delimiter": "\n\n",
-        "generation_kwargs": {"max_gen_toks": 64, "until": ["\n\n"], "do_sample": False,
-                              "temperature": 0.0},
-        "metric_list": [{"metric": "exact_match", "aggregation": "mean",
-                         "higher_is_better": True}],
-        "filter_list": [{"name": "get-answer", "filter": [
-            {"function": "custom", "filter_fn": f"!function {module}.extract_choice"},
-            {"function": "take_first"}]}],
-    }
-    if kind == "multiple_choice":
-        native = {"output_type": "multiple_choice",
-                  "doc_to_text": "Question: {{ovc_question}}\nAnswer:",
-                  "doc_to_choice": "ovc_choices", "doc_to_target": "ovc_gold",
-                  "metric_list": [{"metric": "acc", "aggregation": "mean",
-                                   "higher_is_better": True},
-                                  {"metric": "acc_norm", "aggregation": "mean",
-                                   "higher_is_better": True}]}
-        return native, chat_mc
-    extract = "extract_number" if kind == "numeric" else "extract_short"
-    metric = {"metric": "exact_match", "aggregation": "mean", "higher_is_better": True,
-              "ignore_case": kind != "numeric", "ignore_punctuation": kind != "numeric"}
-    generative = {
-        "output_type": "generate_until",
-        "doc_to_text": "Question: {{ovc_question}}\nAnswer:",
-        "doc_to_target": "ovc_answer",
-        "generation_kwargs": {"max_gen_toks": 64, "until": ["\n\n"], "do_sample": False,
-                              "temperature": 0.0},
-        "metric_list": [metric],
-        "filter_list": [{"name": "get-answer", "filter": [
-            {"function": "custom", "filter_fn": f"!function {module}.{extract}"},
-            {"function": "take_first"}]}],
-    }
-    chat = {**generative, "doc_to_text": ("{{ovc_question}}\nReply with the answer alone"
-                                           + (" (a number)" if kind == "numeric" else "")
-                                           + ".")}
-    return generative, chat

@@ -29,6 +29,7 @@ from rich.progress import (
 
 from openvsclosed.budget import BudgetExceeded
 from openvsclosed.config import ModelSpec
+from openvsclosed.console import say
 from openvsclosed.harvest import harvest_record
 from openvsclosed.models import model_identity
 from openvsclosed.plan import Job, Plan, plan_jobs
@@ -87,15 +88,18 @@ class LmEvalEvaluator:
         )
 
 
-def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str]) -> str:
-    """Remove every configured API key's value from a message before it is written anywhere."""
-    from openvsclosed.models import secret_forms
+def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str],
+          limit: int | None = None) -> str:
+    """Remove every configured API key's value from a message, then cut it to `limit`.
 
-    for model in models:
-        if model.is_api and model.api_key_env and env.get(model.api_key_env):
-            for form in sorted(secret_forms(env[model.api_key_env]), key=len, reverse=True):
-                text = text.replace(form, f"${model.api_key_env}")
-    return text
+    Scrubbing comes first: a key straddling the cut would leave its head behind, unrecognised.
+    """
+    from openvsclosed.models import scrub_secrets
+
+    secrets = {m.api_key_env: env.get(m.api_key_env, "") for m in models
+               if m.is_api and m.api_key_env}
+    text = scrub_secrets(text, secrets)
+    return text if limit is None or len(text) <= limit else text[:limit] + "…"
 
 
 USAGE_COUNTS = ("truncated", "refused")
@@ -107,9 +111,9 @@ def run_one(job: Job, lm: Any, evaluate: Evaluate) -> ResultRecord:
     started = datetime.now(timezone.utc)
     meter = getattr(lm, "meter", None)
     before = meter.snapshot() if meter is not None else {}
-    private = not job.task.keeps_samples
-    if meter is not None:
-        lm.private = private  # an API model caches no reply of a private task
+    if meter is not None:  # an API model: no reply of a private task cached or quoted,
+        lm.private = job.task.private or not job.task.keeps_samples  # keep_samples or not
+        lm.loopback_only = job.task.private and not job.task.allow_closed  # pinned, loopback
     results = evaluate(lm, job)
     usage = {k: v - before[k] for k, v in meter.snapshot().items()} if meter else {}
     record = harvest_record(
@@ -121,7 +125,7 @@ def run_one(job: Job, lm: Any, evaluate: Evaluate) -> ResultRecord:
         truncated=int(usage.get("truncated", 0)), refused=int(usage.get("refused", 0)),
         scorer=getattr(lm, "scorer", None), own_task=_own_task(job, results),
     )
-    return without_text(record) if private else record
+    return record if job.task.keeps_samples else without_text(record)
 
 
 def _own_task(job: Job, results: dict) -> dict | None:
@@ -190,7 +194,7 @@ class RunProgress:
         self.summary = RunSummary()
         self.models = list({job.model.id: job.model for job in plan.pending}.values())
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
             MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
             TimeRemainingColumn(), console=console or Console(stderr=True),
         )
@@ -236,10 +240,10 @@ class RunProgress:
             self.summary.over_budget.append(job)
             self.summary.spent_usd += outcome.paid_usd
             paid = outcome.paid_usd
-            self.console.print(
-                f"[yellow]- {job.label}[/yellow]: stopped for budget ({outcome.message})"
+            say(self.console, (f"- {job.label}", "yellow"),
+                f": stopped for budget ({outcome.message})"
                 + (f"; ${paid:.4f} paid on it before the stop, answers cached for a re-run"
-                   if paid else ""), soft_wrap=True)
+                   if paid else ""))
             self._progress.advance(self._bar)
         else:
             self.summary.spent_usd += outcome.paid_usd
@@ -255,12 +259,12 @@ class RunProgress:
                 at=datetime.now(timezone.utc),
             ))
         except OSError as log_error:  # the log is unwritable too: say so, keep going
-            self.console.print(f"[red]cannot log the failure in {self.store.failures_path}: "
-                               f"{log_error.strerror or log_error}[/red]", soft_wrap=True)
+            say(self.console, (f"cannot log the failure in {self.store.failures_path}: "
+                               f"{log_error.strerror or log_error}", "red"))
         if final:
             self.summary.failed.append((job, message))
             self._progress.advance(self._bar)
-        self.console.print(f"[red]✗ {job.label}[/red]: {message}", soft_wrap=True)
+        say(self.console, (f"✗ {job.label}", "red"), f": {message}")
 
     def skip_for_budget(self, jobs: list[Job]) -> None:
         """Jobs never started because the budget is spent."""
@@ -279,8 +283,8 @@ class RunProgress:
         flags = "".join(f", {n} {name}" for name, n in
                         (("no answer", record.no_answer), ("truncated", record.truncated),
                          ("refused", record.refused)) if n)
-        self.console.print(f"[green]✓ {job.label}[/green]: {record.primary_metric} {score}{err} "
-                           f"(n={record.n}{flags}{spend}, {seconds:.1f} s)", soft_wrap=True)
+        say(self.console, (f"✓ {job.label}", "green"), f": {record.primary_metric} {score}{err} "
+            f"(n={record.n}{flags}{spend}, {seconds:.1f} s)")
         self._progress.advance(self._bar)
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +70,8 @@ class ResultStore:
         self.root = Path(root)
         self.problems: list[str] = []
         """Stored files that could not be read back (skipped; their jobs run again)."""
+        self._finished: dict[Path, tuple[tuple[int, int], str]] = {}
+        """Records already found valid in this process, by (mtime, size): asked twice a run."""
 
     @property
     def failures_path(self) -> Path:
@@ -120,27 +122,49 @@ class ResultStore:
         for tmp in self.root.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def check_writable(self) -> None:
+    WRITTEN_FILES = ("failures.jsonl", "budget.json", "budget.lock", ".lock", "skipped.json",
+                     "cache/responses.sqlite")
+    """Files a run appends to or rewrites in place: each must be writable if it exists."""
+
+    def check_writable(self, record_paths: Iterable[Path] = ()) -> None:
         """Fail before any job runs (and any API call is paid) if results cannot be stored.
 
-        Creates nothing: the nearest existing folder must be a writable folder, and every
-        name on the way must fit the file system.
+        Creates nothing: the nearest existing folder must be a writable folder, every name on
+        the way (and in each planned record's path) must fit the file system, and every folder
+        and file a run writes into that already exists (records/, a model's folder, the
+        response cache, the ledger, the failure log) must be writable: a colleague's read-only
+        `records/` would otherwise be found only after the requests were paid for.
         """
         def refuse(reason: str) -> StoreError:
             return StoreError(f"results directory {self.root}: cannot write there ({reason}); "
                               "allowed: a writable folder (--results-dir or results_dir)")
 
         path = self.root.absolute()
-        for part in path.parts[1:]:
-            if len(part.encode()) > 255:
-                raise refuse(f"the name {part[:40]}… is longer than 255 bytes")
+        for candidate in (path, *record_paths):
+            for part in Path(candidate).parts[1:]:
+                if len(part.encode()) > 255:
+                    raise refuse(f"the name {part[:40]}… is longer than 255 bytes")
         existing = path
         while not existing.exists():
             existing = existing.parent
         if not existing.is_dir():
             raise refuse(f"{existing} is a file, not a folder")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise refuse(f"{existing} is not writable")
+        folders = [existing]
+        if path.is_dir():
+            records = path / "records"
+            folders += [p for p in (records, path / "cache") if p.exists()]
+            if records.is_dir():
+                models = [d for d in records.iterdir() if d.is_dir()]
+                folders += models + [t for m in models for t in m.iterdir() if t.is_dir()]
+        for folder in folders:
+            if not folder.is_dir():
+                raise refuse(f"{folder} is a file, not a folder")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise refuse(f"{folder} is not writable")
+        for name in self.WRITTEN_FILES:
+            file = path / name
+            if file.exists() and not os.access(file, os.W_OK):
+                raise refuse(f"{file} is not writable")
 
     def has(self, model_id: str, task: str, key: str) -> bool:
         """Whether this job finished: its record exists *and* reads back valid, with its key.
@@ -149,16 +173,23 @@ class ResultStore:
         and the job runs again (its new record replaces the file atomically).
         """
         path = self.path_for(model_id, task, key)
-        if not path.is_file():
-            return False
         try:
-            record = self._read(path)
+            if not path.is_file():
+                return False
+            stamp = (path.stat().st_mtime_ns, path.stat().st_size)
+        except OSError:  # a name the file system cannot hold: never stored, so not finished
+            return False
+        if self._finished.get(path) == (stamp, key):
+            return True
+        try:
+            found = self._read(path, samples=False).key
         except StoreError as exc:
             self.problems.append(f"{exc}; the job runs again")
             return False
-        if record.key != key:
+        if found != key:
             self.problems.append(f"{path}: holds another job's record; the job runs again")
             return False
+        self._finished[path] = (stamp, key)
         return True
 
     def put(self, record: ResultRecord) -> Path:
@@ -179,7 +210,12 @@ class ResultStore:
             except StoreError as exc:
                 self.problems.append(f"{exc}; skipped")
 
-    def _read(self, path: Path) -> ResultRecord:
+    def _read(self, path: Path, samples: bool = True) -> ResultRecord:
+        """The record in a file, validated.
+
+        `samples=False` validates everything but the per-document samples (the bulk of a
+        record): all that deciding "finished" needs.
+        """
         try:
             if path.stat().st_size > MAX_RECORD_BYTES:
                 raise StoreError(f"{path}: larger than {MAX_RECORD_BYTES} bytes, not a record")
@@ -194,6 +230,8 @@ class ResultStore:
                 f"{path}: schema_version {version!r} is not one this version reads "
                 f"(up to {SCHEMA_VERSION}); upgrade openvsclosed"
             )
+        if not samples:
+            data = {**data, "samples": []}
         try:
             return ResultRecord.model_validate(data)
         except (ValueError, RecursionError) as exc:
@@ -239,9 +277,15 @@ class ResultStore:
             return []
         return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
-    def open_failures(self) -> list[FailureRecord]:
-        """The last failure of each job that has not finished since (what a report lists)."""
-        finished = {(r.model.id, r.key) for r in self.records()}
+    def open_failures(self, finished: set[tuple[str, str]] | None = None,
+                      ) -> list[FailureRecord]:
+        """The last failure of each job that has not finished since (what a report lists).
+
+        `finished`: the (model id, key) pairs of the stored records, when the caller has read
+        them already (a report reads each record once).
+        """
+        if finished is None:
+            finished = {(r.model.id, r.key) for r in self.records()}
         latest: dict[str, FailureRecord] = {}
         for failure in self.failures():
             if (failure.model_id, failure.key) not in finished:

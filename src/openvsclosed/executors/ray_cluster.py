@@ -10,7 +10,6 @@ every other job goes on. Ctrl-C stops the actors; every finished job is already 
 from __future__ import annotations
 
 import os
-import socket
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,12 @@ from rich.console import Console
 
 from openvsclosed.budget import Budget
 from openvsclosed.config import ModelSpec, RunConfig
+from openvsclosed.console import say
+from openvsclosed.executors.ray_address import (  # noqa: F401  (re-exported for callers)
+    ALLOWED_ADDRESSES,
+    RayUnavailable,
+    check_reachable,
+)
 from openvsclosed.executors.ray_worker import (  # noqa: F401  (re-exported for callers)
     ModelWorker,
     api_host,
@@ -31,37 +36,13 @@ from openvsclosed.executors.ray_worker import (  # noqa: F401  (re-exported for 
     worker_evaluator,
 )
 from openvsclosed.plan import Job, Plan
-from openvsclosed.runner import Evaluate, RunProgress, RunSummary, by_model
+from openvsclosed.runner import Evaluate, RunProgress, RunSummary, by_model, scrub
 from openvsclosed.store import ResultStore
 
 DEFAULT_PROVIDER_CAP = 16
 """Requests in flight to one API host across a Ray this run starts itself."""
 PASSED_ENV = ("HF_", "OVC_", "TOKENIZERS_PARALLELISM", "TRANSFORMERS_")
 """Driver settings every actor gets (plus its own model's key, and nothing else)."""
-
-
-class RayUnavailable(Exception):
-    """The cluster named by --ray-address / RAY_ADDRESS cannot be joined (exit code 2)."""
-
-
-ALLOWED_ADDRESSES = "the address `ray start --head` printed (host:port), ray://host:port or auto"
-
-
-def check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Refuse an address nobody answers on in seconds: Ray's own connect waits minutes."""
-    if address in ("auto", "local"):
-        return
-    host, _, port = address.removeprefix("ray://").rstrip("/").rpartition(":")
-    if not host or not port.isdigit():
-        raise RayUnavailable(f"--ray-address / RAY_ADDRESS {address!r} is not an address; "
-                             f"allowed: {ALLOWED_ADDRESSES}")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise RayUnavailable(f"cannot join the Ray cluster at {address}: nothing answers there "
-                             f"({type(exc).__name__}: {str(exc)[:120]}); allowed: "
-                             f"{ALLOWED_ADDRESSES}") from None
 
 
 @dataclass
@@ -129,7 +110,7 @@ class RayExecutor:
                 ray.init(address=address, log_to_driver=False)
             except Exception as exc:  # noqa: BLE001  (Ray raises several kinds; one message)
                 raise RayUnavailable(f"cannot join the Ray cluster at {address} "
-                                     f"({type(exc).__name__}: {str(exc)[:200]}); allowed: "
+                                     f"({self._short(exc, plan, 200)}); allowed: "
                                      f"{ALLOWED_ADDRESSES}") from None
             return True
         caps: dict[str, float] = {}
@@ -143,11 +124,16 @@ class RayExecutor:
         try:
             ray.init(**kwargs)
         except Exception as exc:  # noqa: BLE001  (e.g. a RAY_TMPDIR too long for its sockets)
-            raise RayUnavailable(f"cannot start a local Ray ({type(exc).__name__}: "
-                                 f"{str(exc)[:300]}); Ray's socket paths under RAY_TMPDIR must "
-                                 "fit in 107 bytes, or join a running cluster with "
-                                 "--ray-address") from None
+            raise RayUnavailable(f"cannot start a local Ray ({self._short(exc, plan, 300)}); "
+                                 "Ray's socket paths under RAY_TMPDIR must fit in 107 bytes, "
+                                 "or join a running cluster with --ray-address") from None
         return True
+
+    @staticmethod
+    def _short(exc: Exception, plan: Plan, limit: int) -> str:
+        """An exception as one short text: keys scrubbed out first, then cut."""
+        models = list({job.model.id: job.model for job in plan.pending}.values())
+        return scrub(f"{type(exc).__name__}: {exc}", models, os.environ, limit)
 
 
 class _Drive:
@@ -238,7 +224,8 @@ class _Drive:
         """A dead actor fails only its running job; a fresh copy takes the rest."""
         self._stop(copy)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        why = f"{type(exc).__name__}: the worker died ({first_line[:300]})"
+        first_line = scrub(first_line, [self.specs[copy.model_id]], os.environ, 300)
+        why = f"{type(exc).__name__}: the worker died ({first_line})"
         mid, queue = copy.model_id, self.queues[copy.model_id]
         if kind == "run" and copy.job is not None:
             job = copy.job
@@ -274,10 +261,10 @@ class _Drive:
                 del need[resource]
                 if resource not in self.uncapped:
                     self.uncapped.add(resource)
-                    self.progress.console.print(
-                        f"[yellow]note:[/yellow] the cluster declares no {resource!r} resource,"
-                        " so requests to that provider are not capped cluster-wide (declare it"
-                        f" with ray start --resources '{{\"{resource}\": N}}')", soft_wrap=True)
+                    say(self.progress.console, ("note:", "yellow"),
+                        f" the cluster declares no {resource!r} resource, so requests to that"
+                        " provider are not capped cluster-wide (declare it with ray start"
+                        f" --resources '{{\"{resource}\": N}}')")
         return need
 
     def _infeasible(self, spec: ModelSpec) -> str | None:

@@ -98,7 +98,7 @@ def worker_evaluator(data_dir: str | None, include_path: list[str],
 
     paths = [Path(p) for p in include_path]
     if config is not None:
-        from openvsclosed.owntask import task_include_paths
+        from openvsclosed.owntaskfiles import task_include_paths
 
         paths += [p for p in task_include_paths(config) if p not in paths]
     manager = build_task_manager(Path(data_dir) if data_dir else None, paths, include_defaults)

@@ -77,18 +77,25 @@ DEFAULT_BASE_URLS = {
 """Gemini is reached through Google's OpenAI-compatible endpoint, with GEMINI_API_KEY."""
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-
-
 def leaves_machine(spec: LocalModelSpec | ApiModelSpec) -> bool:
-    """Whether prompts go to a server off this machine (any API not on the loopback)."""
+    """Whether prompts may go to a server off this machine: the check a private request makes.
+
+    Decided as the connection is (`egress.pin_loopback`: the URL as `requests` parses it, every
+    address the host resolves to loopback), never on the URL's text, so "127.0.0.1.evil.test"
+    or a resolver that fails both count as leaving. A URL that parsers read differently
+    (userinfo, a backslash) is a ConfigError of its own: no answer about it would be honest.
+    """
     if not isinstance(spec, ApiModelSpec):
         return False
-    from urllib.parse import urlsplit
+    from openvsclosed.config import ConfigError
+    from openvsclosed.models.egress import EgressRefused, parse_endpoint, stays_on_machine
 
     url = spec.base_url or DEFAULT_BASE_URLS.get(spec.backend, "https://remote")
-    host = urlsplit(url).hostname or ""
-    return not (host in LOOPBACK_HOSTS or host.startswith("127."))
+    try:
+        parse_endpoint(url)
+    except EgressRefused as exc:
+        raise ConfigError(f"model {spec.id}: {exc}.") from None
+    return not stays_on_machine(url)
 
 
 class UnusableKey(ValueError):
@@ -116,6 +123,19 @@ def secret_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= 4}
 
 
+def scrub_secrets(text: str, secrets: Mapping[str, str]) -> str:
+    """`text` with every form of each secret value replaced by `$VARIABLE`.
+
+    Call it before cutting text short: a key that straddles the cut would otherwise leave its
+    first characters behind, where no later scrub can recognise them.
+    """
+    for variable, raw in secrets.items():
+        if raw and raw.strip():
+            for form in sorted(secret_forms(raw), key=len, reverse=True):
+                text = text.replace(form, f"${variable}")
+    return text
+
+
 def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str]) -> str | None:
     """Why a model's jobs are skipped rather than run (a missing key is a skip, not a failure)."""
     if isinstance(spec, ApiModelSpec) and spec.api_key_env and not read_key(env, spec.api_key_env):
@@ -135,7 +155,8 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
     """
     from openvsclosed.models.registry import lm_eval_model_class
 
-    fast = isinstance(spec, LocalModelSpec) and spec.backend == "hf" and spec.fast_scoring
+    fast = isinstance(spec, LocalModelSpec) and spec.backend == "hf" and (
+        spec.fast_scoring or spec.fast_generation)
     cls = lm_eval_model_class(spec.backend, fast_scoring=fast)
     if isinstance(spec, ApiModelSpec):
         from openvsclosed.models.wire import wire_settings
@@ -152,6 +173,8 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
         )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
+    if fast:  # FastHFLM: each fast path on or off as the spec says
+        extra.update(fast_scoring=spec.fast_scoring, fast_generation=spec.fast_generation)
     args = resolve_args(spec.model_args)
     if spec.backend == "vllm":
         from openvsclosed.models.vllm_engine import vllm_engine_args

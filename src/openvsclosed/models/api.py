@@ -3,7 +3,9 @@
 lm-eval builds the prompts and payloads and parses the replies; the mixin here owns only the
 wire: the key from the environment variable each model names, retries with exponential backoff,
 jitter and Retry-After, a requests-per-minute limit, a response cache on disk (a re-run sends
-nothing), token usage and dollars, and a run-wide budget checked before every request.
+nothing), token usage and dollars, and a run-wide budget checked before every request. A
+private task's requests go only to the loopback address `egress` pins (no proxy, no redirect),
+and no reply of it is cached or quoted in an error.
 """
 
 from __future__ import annotations
@@ -15,82 +17,28 @@ import hashlib
 import json
 import os
 import random
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openvsclosed.budget import Budget
+from openvsclosed.models.cache import ResponseCache
+from openvsclosed.models.egress import EgressRefused, Pinned, parse_endpoint, pin_loopback
+from openvsclosed.models.usage import UsageMeter, billed_tokens, worst_case_tokens
 from openvsclosed.models.wire import WireSettings, read_replies, shape_payload, token_usage
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 RETRY_AFTER_CAP_S = 600.0
 """The longest Retry-After honoured; a server asking for more is treated as down."""
+ERROR_TEXT_CHARS = 200
+"""How much of a server's error reply a failure keeps (after keys are scrubbed out of it)."""
+WITHHELD = "the reply is not shown or stored: it may quote the rows of a private task"
 
 
 class ApiError(Exception):
     """A request that failed for good (after retries, or at once for 4xx): the job fails."""
-
-
-@dataclass
-class UsageMeter:
-    """Requests and tokens of one model instance; the runner reads deltas per job."""
-
-    requests: int = 0
-    cached: int = 0
-    retries: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    """Part of output_tokens spent thinking (priced as output, as providers bill it)."""
-    truncated: int = 0
-    empty: int = 0
-    refused: int = 0
-    cost_usd: float = 0.0
-    """List-price value of every response used, fresh or cached (for $ per 1k questions)."""
-    spent_usd: float = 0.0
-    """What this run paid: fresh responses only."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def snapshot(self) -> dict[str, float]:
-        """The counters now, to subtract from a later snapshot."""
-        with self._lock:
-            return {k: getattr(self, k) for k in
-                    ("requests", "cached", "retries", "input_tokens", "output_tokens",
-                     "reasoning_tokens", "truncated", "empty", "refused", "cost_usd",
-                     "spent_usd")}
-
-    def add(self, **amounts: float) -> None:
-        """Add to the counters."""
-        with self._lock:
-            for name, amount in amounts.items():
-                setattr(self, name, getattr(self, name) + amount)
-
-
-class ResponseCache:
-    """Successful responses by request hash, in one SQLite file per model (no keys stored)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, body TEXT)")
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> dict | None:
-        """The stored response, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT body FROM responses WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def put(self, key: str, body: dict) -> None:
-        """Store a response (atomic per row)."""
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)",
-                             (key, json.dumps(body)))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -131,6 +79,13 @@ class ResilientAPI:
         self._next_slot = 0.0
         self._slot_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        parse_endpoint(str(self.base_url))  # a URL two parsers read differently is refused
+        self.private = False
+        """Set per job by the runner: no reply cached, no error reply kept or shown."""
+        self.loopback_only = False
+        """Set per job by the runner: requests go to the pinned loopback address only."""
+        self._pinned: tuple[Pinned, Any] | None = None
+        self._pin_lock = threading.Lock()
 
     @property
     def api_key(self) -> str:
@@ -203,40 +158,84 @@ class ResilientAPI:
         allowed = self._worst_case_tokens(payload)
         estimate = self._cost(*allowed)
         self.budget.reserve(estimate)
+        unknown: list[str] = []  # attempts that may have been billed without a reply
         try:
-            body = self._post_with_retries(payload)
-        except BaseException:
-            self.budget.settle(estimate, 0.0)
+            body = self._post_with_retries(payload, unknown)
+        except BaseException as exc:
+            if not isinstance(exc, (ApiError, EgressRefused)):  # interrupted mid-request
+                unknown.append(type(exc).__name__)
+            self.budget.settle(estimate, estimate * len(unknown))
             raise
         body = self._without_key(body)
         tokens_in, tokens_out = self._usage(body, payload)
         cost = self._cost(tokens_in, tokens_out)
-        self.budget.settle(estimate, cost)
+        self.budget.settle(estimate, cost + estimate * len(unknown))
         if cost > estimate + 1e-12 or tokens_out > allowed[1]:
             self._warn_overbilled(allowed, tokens_in, tokens_out, estimate, cost)
         self.meter.add(requests=1, input_tokens=tokens_in, output_tokens=tokens_out,
                        reasoning_tokens=token_usage(body)[2], cost_usd=cost, spent_usd=cost)
         style = self.wire.style if self.wire is not None else self._style
         withheld = any(r.status == "refused" for r in read_replies(body, style))
-        private = getattr(self, "private", False)  # a private task's replies stay in memory
-        if self.cache is not None and not withheld and not private:  # withheld: retry later
+        # a private task's replies stay in memory; a withheld one is retried next run
+        if self.cache is not None and not withheld and not self._private_job:
             self.cache.put(key, body)
         return body
 
+    @property
+    def _private_job(self) -> bool:
+        return bool(getattr(self, "private", False) or getattr(self, "loopback_only", False))
+
+    def _secrets(self) -> dict[str, str]:
+        raw = os.environ.get(self.api_key_env or "", "") if self.api_key_env else ""
+        return {self.api_key_env: raw} if self.api_key_env and raw.strip() else {}
+
     def _without_key(self, body: Any) -> Any:
         """The reply with our key removed, should a server echo it (never cached or stored)."""
-        raw = os.environ.get(self.api_key_env or "", "") if self.api_key_env else ""
-        if not raw.strip():
+        from openvsclosed.models import scrub_secrets
+
+        secrets = self._secrets()
+        if not secrets:
             return body
-        from openvsclosed.models import secret_forms
-
         text = json.dumps(body)
-        forms = [f for f in sorted(secret_forms(raw), key=len, reverse=True) if f in text]
-        for form in forms:
-            text = text.replace(form, f"${self.api_key_env}")
-        return json.loads(text) if forms else body
+        cleaned = scrub_secrets(text, secrets)
+        return json.loads(cleaned) if cleaned != text else body
 
-    def _post_with_retries(self, payload: dict) -> dict:
+    def _error_text(self, response: Any) -> str:
+        """What a failure keeps of an error reply: keys scrubbed out first, then cut."""
+        if self._private_job:
+            return f"HTTP {response.status_code} from {self.base_url}: {WITHHELD}"
+        from openvsclosed.models import scrub_secrets
+
+        text = scrub_secrets(response.text, self._secrets())
+        return f"HTTP {response.status_code} from {self.base_url}: {text[:ERROR_TEXT_CHARS]}"
+
+    def _post(self, payload: dict) -> Any:
+        """One HTTP attempt; a private task's goes only to its pinned loopback address."""
+        import requests
+
+        if not getattr(self, "loopback_only", False):
+            return requests.post(self.base_url, json=payload, headers=self.header,
+                                 timeout=self.timeout, verify=self.verify_certificate)
+        from openvsclosed.models.egress import pinned_session, private_post
+
+        with self._pin_lock:  # resolved once per model: every request goes to that address
+            if self._pinned is None:
+                pinned = pin_loopback(str(self.base_url))
+                self._pinned = (pinned, pinned_session(pinned))
+        pinned, session = self._pinned
+        return private_post(session, pinned, json=payload, headers=self.header,
+                            timeout=self.timeout, verify=self.verify_certificate)
+
+    def _post_with_retries(self, payload: dict, unknown: list[str]) -> dict:
+        """The reply, retrying; attempts that may have been billed go into `unknown`.
+
+        An attempt that ended without a reply after the request went out (a read timeout, a
+        dropped connection) may have been billed.
+
+        The settlement rule (README, "Budget"): an attempt answered with an error status is
+        settled at $0 (providers do not bill a refused request); one whose outcome is unknown
+        is settled at the request's worst case, as a killed process's reservation is.
+        """
         import requests
 
         last = "no attempt made"
@@ -244,14 +243,19 @@ class ResilientAPI:
             self._wait_for_slot()
             wait = None
             try:
-                response = requests.post(self.base_url, json=payload, headers=self.header,
-                                         timeout=self.timeout, verify=self.verify_certificate)
+                response = self._post(payload)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = f"{type(exc).__name__} talking to {self.base_url}"
+                if not _never_sent(exc):
+                    unknown.append(type(exc).__name__)
             else:
-                if response.ok:
+                if 200 <= response.status_code < 300:
                     return response.json()
-                last = f"HTTP {response.status_code} from {self.base_url}: {response.text[:200]}"
+                last = self._error_text(response)
+                if 300 <= response.status_code < 400 and self.loopback_only:
+                    raise EgressRefused(f"HTTP {response.status_code} from {self.base_url}: a "
+                                        "redirect, not followed for a private task (its rows "
+                                        "go only to the address the URL names)")
                 if response.status_code not in RETRY_STATUSES:
                     raise ApiError(last)
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -274,24 +278,7 @@ class ResilientAPI:
             self._next_slot = slot + self._interval
         time.sleep(max(0.0, slot - now))
 
-    @staticmethod
-    def _prompt_text(payload: dict) -> str:
-        """Everything the provider counts as input, as ASCII-escaped JSON."""
-        parts = {k: payload[k] for k in ("system", "messages", "prompt", "contents")
-                 if k in payload}
-        return json.dumps(parts, ensure_ascii=True)
-
-    @classmethod
-    def _worst_case_tokens(cls, payload: dict) -> tuple[int, int]:
-        """A true upper bound, so that `--max-cost` is never passed by a reservation too small.
-
-        Input: every token of a byte-level or byte-fallback tokenizer covers at least one byte,
-        and the ASCII-escaped JSON of the prompt is at least as long as its UTF-8 bytes, with
-        room for the chat template's few special tokens per message (a chars/4 guess is 4x too
-        low for Chinese or code). Output: the request's full allowance, reasoning included.
-        """
-        out = payload.get("max_tokens") or payload.get("max_completion_tokens") or 256
-        return len(cls._prompt_text(payload)) + 16, int(out)
+    _worst_case_tokens = staticmethod(worst_case_tokens)
 
     def _warn_overbilled(self, allowed: tuple[int, int], tokens_in: int, tokens_out: int,
                          reserved: float, cost: float) -> None:
@@ -309,17 +296,11 @@ class ResilientAPI:
             tokens_out, cost, allowed_in, allowed_out, reserved)
 
     def _usage(self, body: dict, payload: dict) -> tuple[int, int]:
-        tokens_in, tokens_out, _ = token_usage(body)
-        if tokens_in is None or tokens_out is None:
-            guess_in = len(self._prompt_text(payload)) // 4 + 1  # ~4 characters a token
-            text = json.dumps(body.get("choices") or body.get("content") or "")
-            return int(tokens_in or guess_in), int(tokens_out or len(text) // 4)
-        return int(tokens_in), int(tokens_out)
+        return billed_tokens(body, payload)
 
     def _cost(self, tokens_in: int, tokens_out: int) -> float:
         price_in, price_out = self.prices
         return ((tokens_in * (price_in or 0.0)) + (tokens_out * (price_out or 0.0))) / 1e6
-
 
 def api_classes() -> dict[str, type]:
     """Our registered classes, built on lm-eval's (imported only when an API model loads)."""
@@ -342,3 +323,13 @@ def api_classes() -> dict[str, type]:
 
     return {"ovc-openai-chat": OvcOpenAIChat, "ovc-local-chat": OvcLocalChat,
             "ovc-anthropic-chat": OvcAnthropicChat}
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether a connection error happened before the request left (so nothing was billed)."""
+    import requests
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return "NewConnectionError" in text or "Failed to establish a new connection" in text

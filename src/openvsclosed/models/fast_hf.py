@@ -39,6 +39,38 @@ log = logging.getLogger(__name__)
 
 FAST_SCORER = "ovc-fast-loglikelihood"
 PLAIN_SCORER = "lm-eval-hf"
+FAST_GENERATOR = "ovc-fast-generation"
+PLAIN_GENERATOR = "lm-eval-hf"
+
+
+def _fast_gen() -> Any:
+    """`fast_gen`, also when this file was loaded by path (a bench on a bare GPU machine)."""
+    try:
+        from openvsclosed.models import fast_gen
+    except ImportError:
+        import importlib.util
+        import sys
+        from pathlib import Path
+
+        if "ovc_fast_gen" not in sys.modules:
+            spec = importlib.util.spec_from_file_location(
+                "ovc_fast_gen", Path(__file__).with_name("fast_gen.py"))
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            sys.modules["ovc_fast_gen"] = module
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        fast_gen = sys.modules["ovc_fast_gen"]
+    return fast_gen
+
+
+def _gguf_parsed_once() -> Any:
+    """Parse a GGUF file once while loading (`models/gguf_once.py`); a no-op if unavailable."""
+    try:
+        from openvsclosed.models.gguf_once import gguf_parsed_once
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return gguf_parsed_once()
 
 Request = tuple[Any, list[int], list[int]]
 
@@ -77,14 +109,32 @@ class FastHFLM(HFLM):
 
     def __init__(self, *args: Any, fast_batch_tokens: int | None = None,
                  fast_min_saved_tokens: int = 256, fast_self_check: bool = True,
-                 **kwargs: Any) -> None:
-        """`fast_batch_tokens`: new tokens per forward (+1/8 per prefix token); None: by memory."""
-        super().__init__(*args, **kwargs)
+                 fast_scoring: bool = True, fast_generation: bool = True,
+                 fast_gen_batch: int | None = None, **kwargs: Any) -> None:
+        """`fast_batch_tokens`: new tokens per forward (+1/8 per prefix token); None: by memory.
+
+        `fast_scoring` / `fast_generation` False: lm-eval's own log-likelihood / generation
+        path; `fast_gen_batch`: prompts generated at once (None: 32 on CPU, by memory on GPU).
+        """
+        with _gguf_parsed_once():
+            super().__init__(*args, **kwargs)
         self.fast_batch_tokens = fast_batch_tokens
         self.fast_min_saved_tokens = fast_min_saved_tokens
         self.fast_self_check = fast_self_check
-        self.fast_disabled: str | None = None
+        self.fast_disabled: str | None = None if fast_scoring else "fast_scoring: false"
+        if not fast_scoring:
+            self.scorer = PLAIN_SCORER
+        self.fast_generation = fast_generation
+        self.fast_gen_batch = fast_gen_batch
+        self.generator = FAST_GENERATOR if fast_generation else PLAIN_GENERATOR
         self.fast_stats: dict[str, int] = defaultdict(int)
+
+    def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+        """`HFLM.generate_until`'s completions, greedy ones batched (`models/fast_gen.py`)."""
+        if not self.fast_generation or not requests:
+            return super().generate_until(requests, disable_tqdm)
+        return _fast_gen().fast_generate_until(self, requests, disable_tqdm,
+                                               super().generate_until, self.fast_stats)
 
     # ---- tokenization: lm-eval's, with the strings encoded in batches first ----------------
     def loglikelihood(self, requests: list[Any],

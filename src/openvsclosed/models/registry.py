@@ -10,7 +10,8 @@ BACKEND_TO_LM_EVAL = {
     "openai-compatible": "ovc-local-chat",
 }
 FAST_HF = "ovc-hf-fast"
-"""lm-eval's `hf` with our prefix-sharing log-likelihood scorer (`models/fast_hf.py`)."""
+"""lm-eval's `hf` with our prefix-sharing log-likelihood scorer (`models/fast_hf.py`) and
+batched greedy generation (`models/fast_gen.py`)."""
 
 
 def ensure_registered() -> None:
@@ -30,7 +31,7 @@ def ensure_registered() -> None:
 
 
 def lm_eval_model_class(backend: str, fast_scoring: bool = False) -> Any:
-    """The lm-eval LM class serving `backend` (`hf` with fast scoring: ours)."""
+    """The lm-eval LM class serving `backend` (`hf` with fast scoring or generation: ours)."""
     ensure_registered()
     from lm_eval.api.registry import get_model
 

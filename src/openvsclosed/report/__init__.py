@@ -10,9 +10,10 @@ import pandas as pd
 from openvsclosed.report.catchup import lag_estimates
 from openvsclosed.report.claims import ClaimsError, ClaimVerdict, judge_claims, load_claims
 from openvsclosed.report.cost import DEFAULT_GPU_HOUR_USD, efficiency
+from openvsclosed.report.epochhub import HubError
 from openvsclosed.report.headline import Headline, build_headline
 from openvsclosed.report.lag import lag_summary, lag_table, results_points
-from openvsclosed.report.published import PUBLISHED_AS_OF, load_reported
+from openvsclosed.report.sources import SourceError
 from openvsclosed.report.stats import model_summary
 from openvsclosed.report.tables import gap_by_task, latest_results, leaderboard, open_wins
 from openvsclosed.schema import ResultRecord
@@ -46,35 +47,76 @@ class ReportTables:
     measured_dir: bool = False
     """Whether a results directory was read (then an empty measured side needs explaining)."""
     headline: Headline | None = None
+    as_of: object = None
+    """The published data's freeze date (data/sources/_freeze.yaml), a date or None."""
+    exclusions: pd.DataFrame | None = None
+    """Published cells left out of the comparison: rule, cells, examples."""
+    pairs: pd.DataFrame | None = None
+    """Every like-with-like pair the answer chose among (report/leads.py)."""
 
 
 class ReportError(Exception):
     """Input the report cannot use (an --out that is a file, a bad claims file): exit 2."""
 
 
+@dataclass
+class Gathered:
+    """What gather_results read beside the rows: the freeze date and the exclusions."""
+
+    as_of: object = None
+    exclusions: pd.DataFrame | None = None
+
+
 def gather_results(results_dir: Path | None, *, reported: bool = True,
                    imported: list[ResultRecord] | None = None,
-                   problems: list[str] | None = None) -> pd.DataFrame:
-    """Measured rows from the store, imported lm_eval results, and published scores.
+                   problems: list[str] | None = None, epoch_hub: Path | None = None,
+                   gathered: Gathered | None = None) -> pd.DataFrame:
+    """Measured rows from the store, imported lm_eval results, published and independent scores.
 
     Unreadable stored files are skipped and named in `problems`: one bad file must not hide
-    every other result.
+    every other result. Measured rows carry their no-answer, truncated and refused rates and a
+    `valid` flag (report/validity.py); an imported file that states no n has n unknown.
+    Published rows come from data/sources/*.yaml (every included cell), independent ones from
+    an imported Epoch AI hub folder (report/epochhub.py; `epoch_hub` or the default folder).
     """
+    from openvsclosed.report.validity import add_validity
+
+    gathered = gathered if gathered is not None else Gathered()
     frames = []
     if results_dir is not None:
         store = ResultStore(results_dir)
         records = list(store.records())
-        frames.append(records_frame(records).assign(tokens=[_tokens(r) for r in records]))
+        frames.append(_with_counts(records_frame(records), records)
+                      .assign(tokens=[_tokens(r) for r in records]))
         if problems is not None:
             problems.extend(store.problems)
     if imported:
-        frames.append(records_frame(imported).assign(source="imported"))
+        rows = _with_counts(records_frame(imported), imported).assign(source="imported")
+        rows["n"] = rows["n"].astype("Int64").mask(rows["n"] == 0)  # not stated: unknown
+        frames.append(rows)
     if reported:
-        frames.append(load_reported())
+        from openvsclosed.report.published import reported_rows
+        from openvsclosed.report.sources import load_sources
+
+        data = load_sources()
+        gathered.as_of, gathered.exclusions = data.freeze, data.exclusions()
+        frames.append(reported_rows(data))
+        from openvsclosed.report.epochhub import hub_rows
+
+        hub, dropped = hub_rows(epoch_hub, data)
+        frames.append(hub)
+        gathered.exclusions = pd.concat([x for x in (gathered.exclusions, dropped) if len(x)]
+                                        or [dropped], ignore_index=True)
     frames = [f for f in frames if not f.empty]
     if not frames:
         return records_frame([])
-    return latest_results(pd.concat(frames, ignore_index=True))
+    return add_validity(latest_results(pd.concat(frames, ignore_index=True)))
+
+
+def _with_counts(frame: pd.DataFrame, records: list[ResultRecord]) -> pd.DataFrame:
+    """The records' no-answer, truncated and refused counts beside their rows."""
+    return frame.assign(**{k: [getattr(r, k, 0) for r in records]
+                           for k in ("no_answer", "truncated", "refused")})
 
 
 def _tokens(record: ResultRecord) -> float | None:
@@ -84,21 +126,35 @@ def _tokens(record: ResultRecord) -> float | None:
 
 
 def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
-                 gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD, boot: int = 500) -> ReportTables:
+                 gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD, boot: int = 500,
+                 as_of: object = None) -> ReportTables:
     """All the report's tables from one frame of result rows.
 
+    The lag runs within one protocol series (the series is passed as the benchmark), published
+    and independent data censored at `as_of` (the freeze date), measured at their last date.
     Raises ClaimsError for a claims file that cannot be judged, before anything is written.
     """
     gap = gap_by_task(results)
     points = results_points(results)
-    lags = {source: lag_table(on_source, cutoff=PUBLISHED_AS_OF if source == "reported"
-                              else None).assign(source=source)
-            for source, on_source in points.groupby("source", sort=True)}
-    lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(points)
-    claims = judge_claims(load_claims(claims_path), results) if claims_path else []
+    series = points.assign(benchmark=points["series"]) if len(points) else points
+    if len(series):  # a series with one side only has no lag to estimate
+        sides = series.groupby("benchmark")["access"].transform("nunique")
+        series = series[sides == 2]
+
+    def cutoff(source: object) -> object:
+        return as_of if source in ("reported", "independent") else None
+
+    lags = {source: lag_table(on_source, cutoff=cutoff(source), series_end=True)
+            .assign(source=source)
+            for source, on_source in series.groupby("source", sort=True)}
+    lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(series)
+    claims = (judge_claims(load_claims(claims_path), results, as_of=as_of)
+              if claims_path else [])
+    # many short series (published tables) make each resample slow: fewer draws, still >= 100
     estimates = {str(source): lag_estimates(
-        on_source, PUBLISHED_AS_OF if source == "reported" else None, boot=boot)
-        for source, on_source in points.groupby("source", sort=True)}
+        on_source, cutoff(source), series_end=True,
+        boot=min(boot, max(100, 10_000 // max(1, on_source["benchmark"].nunique()))))
+                 for source, on_source in series.groupby("source", sort=True)}
     wins = open_wins(gap, "measured")
     sources = sorted(results["source"].unique()) if not results.empty else []
     intro = (f"{len(results)} scores ({', '.join(sources) or 'none'}); measured open wins: "
@@ -108,14 +164,15 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
         models=model_summary(results), lag=lag,
         lag_summary={source: lag_summary(frame) for source, frame in lags.items()},
         efficiency=efficiency(results, gpu_hour_usd), points=points,
-        claims=claims, intro=intro, lag_estimates=estimates,
+        claims=claims, intro=intro, lag_estimates=estimates, as_of=as_of,
     )
 
 
 def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = True,
                  imported: list[ResultRecord] | None = None, claims_path: Path | None = None,
                  gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD,
-                 title: str = "Open vs closed LLMs") -> ReportTables:
+                 title: str = "Open vs closed LLMs",
+                 epoch_hub: Path | None = None) -> ReportTables:
     """Tabulate, then write every output format into `out_dir`.
 
     Everything is built first and written into a temporary folder beside `out_dir`; only a
@@ -126,12 +183,18 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
 
     out_dir = check_out_dir(Path(out_dir))
     problems: list[str] = []
-    results = gather_results(results_dir, reported=reported, imported=imported,
-                             problems=problems)
+    gathered = Gathered()
     try:
-        tables = build_tables(results, claims_path=claims_path, gpu_hour_usd=gpu_hour_usd)
+        results = gather_results(results_dir, reported=reported, imported=imported,
+                                 problems=problems, epoch_hub=epoch_hub, gathered=gathered)
+    except (SourceError, HubError) as exc:
+        raise ReportError(str(exc)) from None
+    try:
+        tables = build_tables(results, claims_path=claims_path, gpu_hour_usd=gpu_hour_usd,
+                              as_of=gathered.as_of)
     except ClaimsError as exc:
         raise ReportError(f"--claims: {exc}") from None
+    tables.exclusions = gathered.exclusions
     if results_dir is not None:
         store = ResultStore(results_dir)
         tables.failed = store.open_failures()
@@ -144,5 +207,5 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
     return tables
 
 
-__all__ = ["ReportError", "ReportTables", "build_report", "build_tables", "gap_by_task",
+__all__ = ["Gathered", "ReportError", "ReportTables", "build_report", "build_tables", "gap_by_task",
            "gather_results", "latest_results", "leaderboard"]

@@ -13,7 +13,10 @@
   where both sides' first score lies below it (else its crossing date is not observed).
 
 Lags not yet closed are censored at the as-of date: shown with ">=", never averaged in. The
-interval resamples models with replacement (a model is the unit: its rows on every benchmark
+records estimator also has a censoring-aware summary, `records_km`: the Kaplan-Meier median
+over reached and censored records together (report/lag.py rule 6), with a bootstrap interval
+over records and, when under half are reached, a stated lower bound. The other intervals
+resample models with replacement (a model is the unit: its rows on every benchmark
 come along) and recomputes each headline; 95% percentile interval.
 """
 
@@ -27,6 +30,7 @@ from openvsclosed.report.lag import (
     EPOCH_TOLERANCE,
     LagRules,
     _days,
+    km_summary,
     lag_table,
     record_lags,
     to_nats,
@@ -226,7 +230,7 @@ def threshold_table(points: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def lag_estimates(points: pd.DataFrame, as_of: pd.Timestamp | None = None, *,
                   tolerance: float = EPOCH_TOLERANCE, window: float = 12, boot: int = 500,
-                  seed: int = 0) -> dict[str, pd.DataFrame]:
+                  seed: int = 0, series_end: bool = False) -> dict[str, pd.DataFrame]:
     """All three estimators on one source's points, with a summary row each (95% intervals).
 
     `points`: benchmark, model, access, date, score (+ optional stderr); Epoch's file, the
@@ -237,7 +241,7 @@ def lag_estimates(points: pd.DataFrame, as_of: pd.Timestamp | None = None, *,
     as_of = pd.Timestamp(as_of) if as_of is not None else pts["date"].max()
     rules = LagRules(tolerance, tolerance)
     as_day = float(_days(pd.Series([as_of]))[0])
-    records = lag_table(pts, tolerance=tolerance, cutoff=as_of)
+    records = lag_table(pts, tolerance=tolerance, cutoff=as_of, series_end=series_end)
     distance = distance_table(pts, as_of, tolerance)
     thresholds = threshold_table(pts, as_of)
     heads = _headlines(_arrays(pts), rules, as_day, window) if len(pts) else {}
@@ -263,5 +267,19 @@ def lag_estimates(points: pd.DataFrame, as_of: pd.Timestamp | None = None, *,
         "ci_low": ci.get(name, (np.nan, np.nan))[0], "ci_high": ci.get(name, (np.nan, np.nan))[1],
         "n": int(len(values)), "censored": censored, "as_of": as_of.date(), "what": what,
     } for name, (values, censored, what) in stats.items()])
+    km = km_summary(records, boot=boot, seed=seed)
+    summary = pd.concat([summary, pd.DataFrame([{
+        "estimator": "records_km", "mean_months": np.nan,
+        "median_months": np.nan if km["median"] is None else km["median"],
+        "ci_low": np.nan if km["ci_low"] is None else km["ci_low"],
+        "ci_high": np.nan if km["ci_high"] is None else km["ci_high"],
+        "n": km["records"], "censored": km["censored"], "as_of": as_of.date(),
+        "what": ("Kaplan-Meier median months until an open model reaches a closed record, "
+                 "unreached records censored at "
+                 + ("their series' last date" if series_end else "the as-of date")
+                 + " (records with no follow-up left out)"
+                 + (f"; not estimable, at least {km['lower_bound']:.1f}"
+                    if km["lower_bound"] is not None else "")),
+        "lower_bound": km["lower_bound"]}])], ignore_index=True)
     return {"records": records, "distance": distance, "thresholds": thresholds,
             "summary": summary}

@@ -11,28 +11,70 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from openvsclosed.report.families import exclusion_rows, family_rows, pick_rows
+from openvsclosed.report.lag import KM_NAME
+from openvsclosed.report.notes import failed_note, fill_note, skipped_note
+from openvsclosed.report.protocol import FAMILIES, family_of
 from openvsclosed.report.render import MISSING, DisplayTable, fmt_num, markdown_body, missing
 
 SOURCE_NAMES = {"measured": "Measured here", "imported": "Imported lm_eval results",
+                "independent": "Independent evaluations (Epoch AI's Benchmarking Hub)",
                 "reported": "Published scores"}
-FAMILIES = [("ARC", ("arc_",)), ("MMLU", ("mmlu",)), ("GPQA", ("gpqa",)), ("AIME", ("aime",)),
-            ("MATH", ("math", "hendrycks_math", "minerva_math")), ("GSM8K", ("gsm8k",)),
-            ("HumanEval", ("humaneval",)), ("SWE-bench", ("swe_bench",)),
-            ("LiveCodeBench", ("livecodebench",)), ("HellaSwag", ("hellaswag",)),
-            ("WinoGrande", ("winogrande",))]
-"""Task-name prefixes per family: published scores get one row per family (the task with the
-newest releases), so the headline stays one screen; gap.md has every task."""
 LAG_NAMES = {"records": "closed records reached", "distance": "frontier distance",
-             "thresholds": "threshold crossing"}
-KEY_HINT = ("OPENAI_API_KEY (OpenAI), ANTHROPIC_API_KEY (Anthropic), GEMINI_API_KEY (Google)")
+             "thresholds": "threshold crossing",
+             "records_km": KM_NAME}
+@dataclass
+class FamilyLead:
+    """One task family's like-with-like verdict: the pair it rests on and its date."""
+
+    family: str
+    leader: str
+    """'open', 'closed' or 'tie' (within the stated noise); never decided by a mixed pair."""
+    gap: float
+    """Best closed minus best open, in points, like with like."""
+    open_model: str
+    closed_model: str
+    open_score: float
+    closed_score: float
+    date: str
+    """ISO date of the newer of the two releases."""
+    protocol: str
+    """The shared protocol, as a short human-readable text."""
+    source: str
+    """'independent', 'reported' (makers' tables) or 'measured'."""
+    same_table: bool = False
+    tier: str = ""
+    """The pair's strength: independent, same table, like with like, measured, imported."""
+    table: str | None = None
+    """The source table's id for a same-table pair."""
+    series_field: str = "series"
+    """Which of the points' series keys `protocol` equals (lag.key_field): `series`, or
+    `same_series` for a same-table pair; the frontier panel draws the points where it does."""
 
 
-def family_of(task: str) -> str:
-    """The family a task belongs to by name (the task itself when none is known)."""
-    for name, prefixes in FAMILIES:
-        if str(task).startswith(prefixes):
-            return name
-    return str(task)
+@dataclass
+class Answer:
+    """The answer in one sentence and three numbers: what the page and the terminal open with."""
+
+    sentence: str
+    """E.g. 'Closed models lead like with like on 7 of 9 task families; open models trail by
+    about 5 months (95% 3-8).'"""
+    leads: dict[str, int]
+    """Families per leader: {'closed': 7, 'open': 1, 'tie': 1}."""
+    lag_months: float | None
+    lag_low: float | None
+    lag_high: float | None
+    lag_estimator: str
+    """The estimator's name as printed (e.g. 'closed records reached, Kaplan-Meier median')."""
+    data_through: str
+    """ISO date the data run to (the published data's freeze date, or the newest result)."""
+    families: int
+    pairs: int
+    censored: int
+    """Closed records no open model has reached yet (censored in the lag estimate)."""
+    sureness: str
+    """One line: how many families, pairs and censored records the answer rests on."""
+    family_leads: list[FamilyLead] = field(default_factory=list)
 
 
 @dataclass
@@ -42,73 +84,12 @@ class Headline:
     answers: list[str] = field(default_factory=list)
     rows: DisplayTable | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def pick_rows(rows: pd.DataFrame, per_family: bool) -> pd.DataFrame:
-    """Best-way rows with both sides; one per family (the newest releases) when asked."""
-    both = rows[(rows["comparison"] == "best way") & rows["gap"].notna()].copy()
-    if both.empty or not per_family:
-        return both
-    both["family"] = both["task"].map(family_of)
-    both["newest"] = both[["open_released", "closed_released"]].max(axis=1)
-    both = both.sort_values(["family", "newest", "task"], ascending=[True, False, True])
-    return both.drop_duplicates("family")
-
-
-def _like_with_like(gap: pd.DataFrame, row: pd.Series) -> pd.Series | None:
-    """The like-with-like row of a mixed comparison (newest releases first), if any."""
-    same = gap[(gap["task"] == row["task"]) & (gap["source"] == row["source"])
-               & (gap["comparison"] == "like with like") & gap["gap"].notna()]
-    if same.empty:
-        return None
-    newest = same[["open_released", "closed_released"]].max(axis=1)
-    return same.loc[newest.sort_values(ascending=False, kind="stable").index[0]]
-
-
-def _side(label: object, released: object, score: object) -> str:
-    when = "" if missing(released) else f" ({released})"
-    return f"{label}{when}: {fmt_num(score)}"
-
-
-def _gap_text(row: pd.Series) -> str:
-    text = f"{row['gap']:+.1f}"
-    if not missing(row.get("ci_low")):
-        text += f" [{row['ci_low']:+.1f}, {row['ci_high']:+.1f}]"
-    return text
-
-
-def _comparison(gap: pd.DataFrame, row: pd.Series) -> str:
-    """Like with like, or best way (⚠ mixed) with the like-with-like gap where there is one."""
-    way = "" if missing(row["protocol"]) else str(row["protocol"])
-    if not way.startswith("mixed"):
-        return "like with like" + (f" ({way})" if way else "")
-    text = f"best way, ⚠ {way}"
-    like = _like_with_like(gap, row)
-    if like is not None:
-        text += (f"; like with like ({like['protocol']}): {like['gap']:+.1f}, "
-                 f"{like['best_open']} vs {like['best_closed']}")
-    return text
-
-
-def family_rows(gap: pd.DataFrame, sources: list[str]) -> DisplayTable:
-    """Per source and task family: best open, best closed (released, score), gap, comparison."""
-    header = ["Source", "Task", "Best open (released): score", "Best closed (released): score",
-              "Gap", "Comparison"]
-    rows, classes = [], []
-    for source in sources:
-        picked = pick_rows(gap[gap["source"] == source], per_family=source == "reported")
-        for _, r in picked.iterrows():
-            task = r["task"] if source != "reported" else f"{family_of(r['task'])} ({r['task']})"
-            rows.append([source, task, _side(r["best_open"], r["open_released"], r["open_score"]),
-                         _side(r["best_closed"], r["closed_released"], r["closed_score"]),
-                         _gap_text(r), _comparison(gap, r)])
-            classes.append([str(r["leader"]), source])
-    note = ("Gap = best closed − best open, in points (positive: closed leads), with its 95% "
-            "interval where measured. Published scores: one task per family, the one with the "
-            "newest releases (every task in the gap table). \"Like with like\": both sides ran "
-            "under one protocol; \"best way\": each side's best score under any protocol.")
-    return DisplayTable("families", "Best open vs best closed per task family", header, rows,
-                        note, classes)
+    answer: Answer | None = None
+    """The one answer the page and the terminal lead with (None when there is no pair yet)."""
+    exclusions: DisplayTable | None = None
+    """Published cells left out of the comparison, per stated rule (count, examples)."""
+    data_through: str = ""
+    """The published data's freeze date (data/sources/_freeze.yaml), printed with the answer."""
 
 
 def _range(results: pd.DataFrame) -> tuple[str, str] | None:
@@ -118,13 +99,34 @@ def _range(results: pd.DataFrame) -> tuple[str, str] | None:
     return dates.min().date().isoformat(), dates.max().date().isoformat()
 
 
+def _km_text(summary: pd.DataFrame) -> str:
+    """The censoring-aware records summary: Kaplan-Meier median, interval, censored count."""
+    rows = summary[summary["estimator"] == "records_km"]
+    if rows.empty or not int(rows["n"].iloc[0]):
+        return ""
+    r = rows.iloc[0]
+    high = r["ci_high"]
+    ci = ("" if missing(r["ci_low"]) else f" (95% {fmt_num(r['ci_low'])} to "
+          + ("more" if missing(high) or high == float("inf") else fmt_num(high)) + ")")
+    if missing(r["median_months"]):
+        bound = r.get("lower_bound")
+        head = ("not estimable yet" + ("" if missing(bound) else
+                                        f", at least {fmt_num(bound)} months"))
+    else:
+        head = f"{fmt_num(r['median_months'])} months{ci}"
+    return (f"Kaplan-Meier median over {int(r['n'])} closed records, {int(r['censored'])} "
+            f"not yet reached (censored): {head}. ")
+
+
 def _lag_sentence(estimates: dict | None) -> str:
-    """Each estimator's mean lag with its 95% interval, or why there is none."""
+    """The censored (Kaplan-Meier) lag first, then each estimator's mean of closed lags."""
     if (not estimates or estimates.get("summary") is None or estimates["summary"].empty
-            or estimates["summary"]["mean_months"].isna().all()):
-        return "No lag estimate yet (it needs dated open and closed scores on one task)."
+            or (estimates["summary"]["mean_months"].isna().all()
+                and estimates["summary"]["median_months"].isna().all())):
+        return "No lag estimate yet (it needs dated open and closed scores in one series)."
+    summary = estimates["summary"]
     parts = []
-    for _, s in estimates["summary"].iterrows():
+    for _, s in summary[summary["estimator"] != "records_km"].iterrows():
         name = LAG_NAMES.get(s["estimator"], s["estimator"])
         if missing(s["mean_months"]):
             parts.append(f"{name}: none yet")
@@ -132,40 +134,64 @@ def _lag_sentence(estimates: dict | None) -> str:
         ci = ("no interval: too few models" if missing(s["ci_low"])
               else f"95% {fmt_num(s['ci_low'])} to {fmt_num(s['ci_high'])}")
         parts.append(f"{fmt_num(s['mean_months'])} by {name} ({ci})")
-    records = estimates["summary"].set_index("estimator")["censored"].get("records", 0)
-    open_leads = (f"; {int(records)} closed record(s) not yet reached by an open model"
-                  if records else "")
-    as_of = estimates["summary"]["as_of"].iloc[0]
-    return (f"The open side trails by (months): {'; '.join(parts)}{open_leads}; "
-            f"as of {as_of}.")
+    as_of = summary["as_of"].iloc[0]
+    return (f"The open side trails, within one protocol series: {_km_text(summary)}Means of "
+            f"the lags already closed (months, biased down): {'; '.join(parts)}; as of {as_of}.")
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def _leads_sentence(leads: list[FamilyLead]) -> str:
+    """Who leads per family, from the answer's pairs (the same ones the family table shows)."""
+    def names(side: str) -> str:
+        found = [f.family for f in leads if f.leader == side]
+        return f" ({', '.join(found)})" if found else ""
+    n = {k: sum(f.leader == k for f in leads) for k in ("closed", "open", "tie")}
+    return (f"closed leads on {n['closed']} of {len(leads)} task families{names('closed')}, "
+            f"open on {n['open']}{names('open')}, {n['tie']} tied{names('tie')} (like with "
+            "like, one pair per family).")
+
+
 def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
-            estimates: dict | None) -> str:
+            estimates: dict | None, leads: list[FamilyLead] | None = None) -> str:
     """One paragraph per source: who leads where, the lag by each estimator, the coverage."""
     on = results[results["source"] == source]
     span = _range(on)
     models = on.drop_duplicates("model")
-    picked = pick_rows(gap[gap["source"] == source], per_family=source == "reported")
-    unit = "task families" if source == "reported" else "tasks"
+    per_family = source in ("reported", "independent")
+    on_gap = gap[gap["source"] == source]
+    picked = pick_rows(on_gap, per_family=per_family)
+    unit = "task families" if per_family else "tasks"
+    mixed_only = sorted({family_of(t) if per_family else t for t in on_gap[
+        on_gap["gap"].notna()]["task"]} - {family_of(t) if per_family else t
+                                           for t in picked["task"]})
     if picked.empty:
         lead = "no task has both an open and a closed score, so there is no gap yet."
     else:
-        closed = picked[picked["leader"] == "closed"]
-        opened = picked[picked["leader"] == "open"]
+        noise = picked["significant"].astype(object).eq(False)  # interval covers 0: a tie
+        closed = picked[(picked["leader"] == "closed") & ~noise]
+        opened = picked[(picked["leader"] == "open") & ~noise]
+        tied = picked[noise | (picked["leader"] == "tie")]
+
         def names(rows: pd.DataFrame) -> str:
-            return ", ".join(family_of(t) if source == "reported" else t for t in rows["task"])
+            return ", ".join(family_of(t) if per_family else t for t in rows["task"])
         lead = f"closed leads on {len(closed)} of {len(picked)} {unit}"
         lead += f" ({names(closed)})" if len(closed) else ""
         lead += f", open on {len(opened)}" + (f" ({names(opened)})" if len(opened) else "")
-        if source != "reported" and picked["significant"].notna().any():
+        lead += f", {len(tied)} within noise ({names(tied)})" if len(tied) else ""
+        if not per_family and picked["significant"].notna().any():
             sig = picked[picked["significant"] == True]  # noqa: E712  (nullable column)
             lead += f"; {len(sig)} of {len(picked)} gaps significant at 95%"
-        lead += "."
+        lead += " (like with like)."
+    own = [f for f in leads or [] if f.source == source]
+    if per_family and own:
+        lead = _leads_sentence(own)
+        mixed_only = sorted(set(mixed_only) - {f.family for f in own})
+    if mixed_only:
+        lead += (f" Only mixed-protocol comparisons (flagged in the gap table, not counted): "
+                 f"{', '.join(mixed_only)}.")
     released = "" if not span else (f", released {span[0]}" if span[0] == span[1]
                                      else f", released {span[0]} to {span[1]}")
     scope = (f"Data: {_count(len(on), 'score')} of {_count(len(models), 'model')} "
@@ -177,71 +203,25 @@ def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
     return (f"{SOURCE_NAMES.get(source, source)}: {lead} {_lag_sentence(estimates)} {scope}")
 
 
-def closed_key_hint() -> str:
-    """The key variables the catalog's closed models read (a fixed list if it cannot load)."""
-    try:
-        from openvsclosed.catalog import load_catalog
-
-        keys: dict[str, set[str]] = {}
-        for e in load_catalog().values():
-            if e.access == "closed" and e.api_key_env:
-                keys.setdefault(e.api_key_env, set()).add(e.organization)
-        return ", ".join(f"{k} ({', '.join(sorted(v))})" for k, v in sorted(keys.items()))
-    except Exception:  # noqa: BLE001  (a hint must never break the report)
-        return KEY_HINT
-
-
-def fill_note(results: pd.DataFrame, measured_dir: bool) -> str | None:
-    """How to fill the measured side, when a results directory holds no closed model."""
-    if not measured_dir:
-        return None
-    measured = results[results["source"] == "measured"] if not results.empty else results
-    if not measured.empty and (measured["access"] == "closed").any():
-        return None
-    keys = (f"set {closed_key_hint()} (or the `api_key_env` a config names), then run the same "
-            "config again: finished jobs are kept and only the missing ones run "
-            "(`openvsclosed run CONFIG --dry-run` lists them).")
-    if measured.empty:
-        return ("Nothing was measured yet in this results directory: `openvsclosed run CONFIG` "
-                "fills it. Closed models run only when their key variable is set: " + keys)
-    return ("No closed model was measured, so the measured gap is empty. `openvsclosed run` "
-            "skips a closed model whose key variable is unset: " + keys)
-
-
-def failed_note(failed: list, limit: int = 5) -> str | None:
-    """Jobs whose last attempt failed, so the coverage above is not overstated."""
-    if not failed:
-        return None
-    names = "; ".join(f"{f.model_id} × {f.task} ({f.error_type})" for f in failed[:limit])
-    more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
-    return (f"{len(failed)} job(s) failed and have no result: {names}{more}. Details in "
-            "failures.jsonl; run the config again to retry them.")
-
-
-def skipped_note(skipped: list[dict], limit: int = 4) -> str | None:
-    """Jobs the last run left out, by reason: what the measured side is missing, and why."""
-    if not skipped:
-        return None
-    reasons: dict[str, list[str]] = {}
-    for s in skipped:
-        reasons.setdefault(str(s.get("reason")), []).append(f"{s.get('model')} × {s.get('task')}")
-    parts = [f"{len(jobs)} for {reason} ({'; '.join(jobs[:limit])}"
-             + (f"; and {len(jobs) - limit} more" if len(jobs) > limit else "") + ")"
-             for reason, jobs in reasons.items()]
-    return f"The last run skipped {len(skipped)} job(s): " + "; ".join(parts) + "."
-
-
 def build_headline(tables, measured_dir: bool = False) -> Headline:  # noqa: ANN001
     """The headline of a report's tables (ReportTables)."""
+    from openvsclosed.report.answer import build_answer
+    from openvsclosed.report.validity import invalid_note
+
     results, gap = tables.results, tables.gap
-    head = Headline()
+    head = Headline(data_through=str(getattr(tables, "as_of", "") or ""))
     if results.empty:
         head.answers.append("No results yet: run `openvsclosed run CONFIG` first.")
     sources = [s for s in SOURCE_NAMES if not results.empty and s in set(results["source"])]
+    head.answer = build_answer(tables, head.data_through or None) if not results.empty else None
     for source in sources:
-        head.answers.append(_answer(source, results, gap, tables.lag_estimates.get(source)))
-    head.rows = family_rows(gap, sources)
-    head.notes = [n for n in (failed_note(tables.failed),
+        head.answers.append(_answer(source, results, gap, tables.lag_estimates.get(source),
+                                    head.answer.family_leads if head.answer else None))
+    head.rows = family_rows(gap, sources, head.answer.family_leads if head.answer else None)
+    exclusions = getattr(tables, "exclusions", None)
+    if exclusions is not None and len(exclusions):
+        head.exclusions = exclusion_rows(exclusions)
+    head.notes = [n for n in (invalid_note(results), failed_note(tables.failed),
                               skipped_note(getattr(tables, "skipped", [])),
                               fill_note(results, measured_dir)) if n]
     if tables.warnings:
@@ -256,11 +236,21 @@ def headline_markdown(head: Headline) -> str:
         label, sep, rest = answer.partition(": ")
         return f"**{label}:** {rest}" if sep else answer
 
-    lines = ["## The answer at a glance", "", *(f"- {bold(a)}" for a in head.answers), ""]
+    lines = ["## The answer at a glance", ""]
+    if head.answer is not None:
+        lines += [f"**{head.answer.sentence}**", "", f"_{head.answer.sureness}_", ""]
+    if head.data_through:
+        lines += [f"Published data through {head.data_through} (data/sources/_freeze.yaml).", ""]
+    lines += [*(f"- {bold(a)}" for a in head.answers), ""]
     lines += [f"> **Note.** {n}\n" for n in head.notes]
     if head.rows is not None and head.rows.rows:
         lines += [markdown_body(head.rows), "", head.rows.note, ""]
+    if head.exclusions is not None and head.exclusions.rows:
+        lines += [f"### {head.exclusions.title}", "", markdown_body(head.exclusions), "",
+                  head.exclusions.note, ""]
     return "\n".join(lines)
 
 
-__all__ = ["MISSING", "Headline", "build_headline", "family_of", "headline_markdown"]
+__all__ = ["FAMILIES", "MISSING", "Answer", "FamilyLead", "Headline", "build_headline",
+           "failed_note", "family_of", "fill_note", "headline_markdown", "pick_rows",
+           "skipped_note"]

@@ -18,7 +18,18 @@ The rules, each a choice that moves the result, and why (the README states them 
    tolerance) is skipped: one open release closes one lag, counted against the oldest record it
    reached (Epoch's rule; otherwise Llama 3.1 405B would be counted three times on MMLU).
 6. A record no open model has reached is censored at the data's stated date: its lag is at
-   least that long. It is shown, marked censored, and never averaged in (Epoch drops them).
+   least that long. It is shown, marked censored, and never dropped: the summary is the
+   Kaplan-Meier median over reached and censored records together (`km_summary`), because a
+   mean of the reached ones only is biased down (the longest lags are the unreached ones).
+   When fewer than half the records are reached, the median is not estimable and the summary
+   states its lower bound: the median is at least the longest follow-up time.
+7. The estimators run within one protocol series (report/protocol.py): `results_points` gives
+   each point its `series`, and the report passes the series as the benchmark, so a thinking
+   score never closes a non-thinking record and a window of LiveCodeBench never another's.
+8. A series is followed only while it is observed: an unreached record is censored at the
+   series' last release (at most the data's date), not at the data's date. A maker's table is a
+   snapshot: a record in it that no open column beats cannot be reached later in that table, so
+   counting the months since would inflate the lag with time nobody measured.
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ EPOCH_PUBLISHED = pd.Timestamp("2024-11-04")
 """The date of Epoch's analysis: states of the art unreached by then are censored there."""
 EPOCH_TOLERANCE = 0.02
 """Epoch's `benchmark_noise_tolerance`, in error-rate nats (rule 2)."""
+KM_NAME = "closed records reached, Kaplan-Meier median"
+"""The censoring-aware records estimator as every format names it (rule 6)."""
 LAG_COLUMNS = ["benchmark", "closed_model", "closed_date", "closed_score", "open_model",
                "open_date", "open_score", "lag_months", "censored"]
 
@@ -83,19 +96,22 @@ def _dated(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def lag_table(points: pd.DataFrame, tolerance: float = EPOCH_TOLERANCE,
-              cutoff: pd.Timestamp | None = None, min_gain: float | None = None) -> pd.DataFrame:
+              cutoff: pd.Timestamp | None = None, min_gain: float | None = None,
+              series_end: bool = False) -> pd.DataFrame:
     """One row per closed state of the art that led the open side: who caught up, and when.
 
     `points` has columns benchmark, model, access, date, score (accuracies as fractions; other
     scales are compared as they are). `cutoff` is the date unreached records are censored at
-    (default: the last date in the data).
+    (default: the last date in the data). With `series_end`, a benchmark (a protocol series)
+    is followed only to its own last release (rule 8): nobody measured in it after that.
     """
     rules = LagRules(tolerance, tolerance if min_gain is None else min_gain)
     points = _dated(points)
     cutoff = pd.Timestamp(cutoff) if cutoff is not None else points["date"].max()
     rows: list[dict] = []
     for bench, on_bench in points.groupby("benchmark", sort=True):
-        rows.extend(_bench_lags(str(bench), on_bench, rules, cutoff))
+        end = min(cutoff, on_bench["date"].max()) if series_end else cutoff
+        rows.extend(_bench_lags(str(bench), on_bench, rules, end))
     return pd.DataFrame(rows, columns=LAG_COLUMNS)
 
 
@@ -153,22 +169,123 @@ def _bench_lags(bench: str, on_bench: pd.DataFrame, rules: LagRules,
     return out
 
 
-def lag_summary(lags: pd.DataFrame) -> dict[str, float | int | None]:
-    """Pooled mean and median lag over reached states of the art, plus the censored count."""
+def lag_summary(lags: pd.DataFrame, boot: int = 200) -> dict[str, float | int | None]:
+    """Reached-only mean and median, the censored count, and the Kaplan-Meier median.
+
+    The reached-only numbers are biased down (shown for comparison); `km_*` is the median over
+    all records, censored ones included, with its interval (rule 6).
+    """
     done = lags[~lags["censored"].astype(bool)]["lag_months"] if not lags.empty else lags
+    km = km_summary(lags, boot=boot)
     return {
         "mean_months": float(done.mean()) if len(done) else None,
         "median_months": float(done.median()) if len(done) else None,
         "reached": int(len(done)),
         "not_yet_reached": int(lags["censored"].astype(bool).sum()) if not lags.empty else 0,
+        "km_median": km["median"], "km_ci_low": km["ci_low"], "km_ci_high": km["ci_high"],
+        "km_lower_bound": km["lower_bound"], "km_records": km["records"],
+        "km_censored": km["censored"],
     }
 
 
+def kaplan_meier(times: np.ndarray, events: np.ndarray) -> pd.DataFrame:
+    """The Kaplan-Meier survival curve S(t) = P(lag > t) with Greenwood's variance.
+
+    `times`: months; `events`: True where the record was reached (False: censored there).
+    """
+    times, events = np.asarray(times, float), np.asarray(events, bool)
+    rows, surv, green = [], 1.0, 0.0
+    for t in np.unique(times[events]):
+        at_risk = int((times >= t).sum())
+        died = int(((times == t) & events).sum())
+        surv *= 1 - died / at_risk
+        green += died / (at_risk * (at_risk - died)) if at_risk > died else np.inf
+        rows.append({"months": float(t), "at_risk": at_risk, "reached": died,
+                     "survival": surv, "se": surv * math.sqrt(green)})
+    return pd.DataFrame(rows, columns=["months", "at_risk", "reached", "survival", "se"])
+
+
+def km_median(times: np.ndarray, events: np.ndarray) -> float:
+    """Smallest t with S(t) <= 0.5; +inf when fewer than half the records are reached."""
+    curve = kaplan_meier(times, events)
+    below = curve[curve["survival"] <= 0.5 + 1e-12]
+    return float(below["months"].iloc[0]) if len(below) else math.inf
+
+
+def km_summary(lags: pd.DataFrame, boot: int = 500, seed: int = 0) -> dict[str, object]:
+    """Kaplan-Meier median lag over reached and censored records, 95% bootstrap interval.
+
+    A censored record with no follow-up (its series has no later release) is left out: it was
+    never observed at risk. The interval resamples records with replacement (percentile
+    method); a bound that is not
+    estimable (a resample with under half reached) is +inf, printed as "or more". `lower_bound`
+    is the longest follow-up time when the median itself is not estimable.
+    """
+    empty = {"median": None, "ci_low": None, "ci_high": None, "lower_bound": None,
+             "records": 0, "censored": 0}
+    if not lags.empty:  # no follow-up at all (the series ends on the record's date): unseen
+        lags = lags[~(lags["censored"].astype(bool) & (lags["lag_months"] <= 0))]
+    if lags.empty:
+        return empty
+    times = lags["lag_months"].to_numpy(float)
+    events = ~lags["censored"].astype(bool).to_numpy()
+    median = km_median(times, events)
+    rng = np.random.default_rng(seed)
+    draws = np.sort([km_median(times[idx], events[idx])
+                     for idx in rng.integers(0, len(times), (boot, len(times)))]) if boot else []
+    low = float(draws[int(0.025 * (len(draws) - 1))]) if len(draws) else None
+    high = float(draws[int(math.ceil(0.975 * (len(draws) - 1)))]) if len(draws) else None
+    return {"median": None if math.isinf(median) else median, "ci_low": low, "ci_high": high,
+            "lower_bound": float(times.max()) if math.isinf(median) else None,
+            "records": int(len(times)), "censored": int((~events).sum())}
+
+
 def results_points(results: pd.DataFrame) -> pd.DataFrame:
-    """Report rows (measured, imported, reported) as points, dated by each model's release."""
+    """Report rows (measured, imported, reported) as points, dated by each model's release.
+
+    `series` is the protocol series a point belongs to (the lag runs within one); `family`
+    its task family.
+    """
+    from openvsclosed.report.protocol import family_of
+
     rows = results.dropna(subset=["score", "released"])
+    if "valid" in rows:
+        rows = rows[rows["valid"].astype(object).ne(False)]
     stderr = rows["stderr"] if "stderr" in rows else pd.Series(np.nan, index=rows.index)
     return pd.DataFrame({"benchmark": rows["task"], "model": rows["label"],
                          "access": rows["access"], "date": rows["released"],
                          "score": rows["score"], "stderr": pd.to_numeric(stderr, errors="coerce"),
-                         "source": rows["source"]}).reset_index(drop=True)
+                         "source": rows["source"],
+                         "family": rows["task"].map(family_of),
+                         **series_keys(rows)}).reset_index(drop=True)
+
+
+def series_keys(rows: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each row's two series keys, built once here for the answer and the chart alike.
+
+    `series`: its protocol series (`series_of`); `same_series`: its source-table row
+    (published rows only, else None). The answer's pairs group by them (report/leads.py) and
+    the points carry them (`results_points`), so the frontier panel of a family finds the
+    series its lead was decided in by equality (`key_field` says which column).
+    """
+    same = (rows["same_series"].astype(object) if "same_series" in rows
+            else pd.Series(None, index=rows.index, dtype=object))
+    return {"series": pd.Series([series_of(r) for _, r in rows.iterrows()], index=rows.index,
+                                dtype=object),
+            "same_series": same.where(same.notna(), None)}
+
+
+def key_field(tier: str) -> str:
+    """The series key a pair of this tier was grouped by: one table row for `same table`."""
+    return "same_series" if tier == "same table" else "series"
+
+
+def series_of(row: pd.Series) -> str:
+    """A result row's protocol series: its `series` (published), else task, shots and protocol."""
+    series = row.get("series")
+    if isinstance(series, str) and series:
+        return series
+    shots = row.get("num_fewshot")
+    n = "?" if shots is None or pd.isna(shots) else str(int(shots))
+    way = row.get("protocol") if isinstance(row.get("protocol"), str) else "native"
+    return f"{row['task']} · {n}-shot · {way}"

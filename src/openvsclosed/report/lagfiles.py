@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from openvsclosed.report.render import DisplayTable, fmt_num, fmt_text, to_csv, to_markdown
+from openvsclosed.report.lag import KM_NAME
+from openvsclosed.report.render import (
+    DisplayTable,
+    fmt_num,
+    fmt_text,
+    missing,
+    to_csv,
+    to_markdown,
+)
 
 ESTIMATOR_NAMES = {"records": "Records (Epoch 2024)", "distance": "Frontier distance",
-                   "thresholds": "Threshold crossing"}
+                   "thresholds": "Threshold crossing",
+                   "records_km": KM_NAME[0].upper() + KM_NAME[1:]}
 
 
 def summary_rows(summary: pd.DataFrame, source: str = "") -> DisplayTable:
@@ -20,16 +29,33 @@ def summary_rows(summary: pd.DataFrame, source: str = "") -> DisplayTable:
     header = ["Estimator", "Mean lag (months)", "95% interval", "Median", "Lags", "Censored",
               "As of", "What"]
     rows = [[ESTIMATOR_NAMES.get(r["estimator"], r["estimator"]), fmt_num(r["mean_months"]),
-             f"{fmt_num(r['ci_low'])} to {fmt_num(r['ci_high'])}", fmt_num(r["median_months"]),
+             f"{fmt_num(r['ci_low'])} to {_high(r['ci_high'])}", _median(r),
              str(r["n"]), str(r["censored"]), fmt_text(r["as_of"]), r["what"]]
             for _, r in summary.iterrows()]
     note = ("Three estimators of how many months the open frontier trails the closed one. "
             "Interval: 95% percentile bootstrap, resampling models. Censored lags (not closed "
             "by the as-of date) are counted apart, never averaged in. Records and thresholds "
             "are pooled over benchmarks; the distance is the mean over benchmarks of its last "
-            "12 months, on benchmarks where both sides released a scored model in them.")
+            "12 months, on benchmarks where both sides released a scored model in them. "
+            f"{ESTIMATOR_NAMES['records_km']}: the censoring-aware summary of the records, "
+            "reached and not-yet-reached ones together (its interval: of the median, "
+            "resampling records; \"more\": not bounded by the data), so the longest lags are "
+            "not left out.")
     title = "Lag of the open frontier, three estimators" + (f" ({source})" if source else "")
     return DisplayTable("lag_estimates", title, header, rows, note)
+
+
+def _high(value: object) -> str:
+    """An interval's upper end; "more" where the data do not bound it (infinite)."""
+    return "more" if not missing(value) and float(value) == float("inf") else fmt_num(value)
+
+
+def _median(row: pd.Series) -> str:
+    """The median, or `≥ bound` for a Kaplan-Meier median not yet estimable."""
+    bound = row.get("lower_bound")
+    if missing(row["median_months"]) and not missing(bound):
+        return f"≥ {fmt_num(bound)}"
+    return fmt_num(row["median_months"])
 
 
 def records_rows(records: pd.DataFrame) -> DisplayTable:

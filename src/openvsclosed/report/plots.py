@@ -2,8 +2,10 @@
 
 Drawn with matplotlib's Agg backend (no display), without timestamps in the files. Every
 figure goes through `style()` (fonts, grid, spines, colours: open teal, closed orange) and
-`save()` (atomic, fixed dpi), so the page looks like one report. Date figures live in
-report/timeplots.py.
+`save()` (atomic, fixed dpi), so the page looks like one report. The two sides keep one colour
+and one line style on every chart and on the page (Okabe-Ito blue and vermillion, told apart by
+colour-blind readers and, through solid vs dashed lines, in black-and-white print). Date figures
+live in report/timeplots.py and report/frontiers.py.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-COLORS = {"open": "#2a9d8f", "closed": "#e76f51"}
-SOURCE_MARKERS = {"measured": "s", "imported": "D", "reported": "o"}
+COLORS = {"open": "#0072B2", "closed": "#D55E00"}
+"""Open blue, closed vermillion: the page's CSS uses the same two (report/html.py)."""
+LINESTYLES = {"open": "-", "closed": "--"}
+SOURCE_MARKERS = {"measured": "s", "imported": "D", "independent": "^", "reported": "o"}
+SOURCE_LABELS = {"measured": "measured here", "imported": "imported lm_eval",
+                 "independent": "independent (Epoch AI hub)", "reported": "published"}
+HOLLOW = ("reported", "independent")
+"""Sources drawn with hollow markers: published numbers, not measured here."""
 STYLE = {"font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "xtick.labelsize": 7.5,
          "ytick.labelsize": 7.5, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.6,
@@ -71,6 +79,7 @@ def gap_plot(gap: pd.DataFrame, path: Path) -> Path:
             ax.scatter(r["gap"], i, color=color, marker=SOURCE_MARKERS.get(r["source"], "o"),
                        s=22, zorder=3)
         ax.axvline(0, color="#333", lw=0.9)
+        _marker_legend(ax, sorted(set(rows["source"])) if len(rows) else [])
         ax.set_yticks(range(len(rows)), [_gap_label(r) for _, r in rows.iterrows()],
                       fontsize=6.5)
         ax.invert_yaxis()
@@ -81,6 +90,17 @@ def gap_plot(gap: pd.DataFrame, path: Path) -> Path:
             ax.text(0.5, 0.5, "no task has both an open and a closed score", ha="center",
                     transform=ax.transAxes)
         return save(fig, path)
+
+
+def _marker_legend(ax: plt.Axes, sources: list[str]) -> None:
+    """Say what each marker and colour means (the markers were once unexplained)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="#555", marker=SOURCE_MARKERS.get(s, "o"), ls="",
+                      label=SOURCE_LABELS.get(s, s)) for s in sources]
+    handles += [Line2D([], [], color=COLORS["closed"], marker="o", ls="", label="closed leads"),
+                Line2D([], [], color=COLORS["open"], marker="o", ls="", label="open leads")]
+    ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=6.5)
 
 
 def _gap_label(r: pd.Series) -> str:
@@ -102,7 +122,7 @@ def params_plot(results: pd.DataFrame, path: Path, max_panels: int = 6) -> Path:
     """
     rows = results.dropna(subset=["score"])
     sized = rows.dropna(subset=["params_b"]) if "params_b" in rows else rows.iloc[0:0]
-    own = sized[sized["source"] != "reported"].groupby("task").size()  # measured tasks first
+    own = sized[~sized["source"].isin(HOLLOW)].groupby("task").size()  # measured tasks first
     counts = sized.groupby("task").size()
     order = sorted(counts.index, key=lambda t: (-own.get(t, 0), -counts[t], t))
     tasks = sorted(order[:max_panels])
@@ -146,9 +166,25 @@ def params_plot(results: pd.DataFrame, path: Path, max_panels: int = 6) -> Path:
 
 
 def lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
-    """The lag over time per estimator (below), in the house style."""
+    """The lag over time per estimator (below), in the house style.
+
+    With no lag at all (no dated open and closed scores on one task) it draws no axes, only
+    why: three empty panels on a 1970 axis once stood there.
+    """
     with style():
+        if not any(len(f) and "lag_months" in f and f["lag_months"].notna().any()
+                   for name, f in estimates.items() if name != "summary"):
+            return empty_figure(path, "No lag over time yet: it needs dated open and closed "
+                                "scores on one task.")
         return _lag_time_plot(estimates, path, title)
+
+
+def empty_figure(path: Path, why: str) -> Path:
+    """A small figure that says why there is nothing to draw (no axes, no 1970 dates)."""
+    with style():
+        fig = plt.figure(figsize=(6.0, 0.6))
+        fig.text(0.5, 0.5, why, ha="center", va="center", fontsize=9, color="#444")
+        return save(fig, path)
 
 
 def _lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
@@ -157,9 +193,11 @@ def _lag_time_plot(estimates: dict[str, pd.DataFrame], path: Path, title: str = 
     Records and thresholds sit at the date the open side caught up; hollow triangles are
     censored (not reached by the as-of date, drawn there: the lag is at least that high).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8), layout="constrained", sharey=True)
     benches = sorted(set().union(*(set(f["benchmark"]) for f in estimates.values()
                                    if "benchmark" in f)))
+    legend_rows = -(-len(benches) // 7)  # the legend below grows the figure, not the panels
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8 + 0.2 * legend_rows),
+                             layout="constrained", sharey=True)
     palette = plt.get_cmap("tab20")
     color = {b: palette(i % 20) for i, b in enumerate(benches)}
     panels = [("records", "open_date", "Records (Epoch 2024)"),

@@ -1,92 +1,98 @@
-"""Published scores (with their sources) as `source: reported` rows beside measured ones.
+"""Published scores, derived from whole source tables, as `source: reported` result rows.
 
-Every row of data/published_scores.csv keeps its source, the source's date, shots, method and
-confidence, and the report always marks these rows as reported. Makers publish under their own
-protocols, so each row also carries a `protocol` ("5-shot letter choice", "0-shot chain of
-thought", "?-shot pass@1" when the shots are not stated): the gap table marks an open-vs-closed
-comparison whose two sides differ in it, and the claims compare like with like.
+Every included cell of data/sources/*.yaml (report/sources.py) becomes one row: nothing is
+picked here, a model keeps every number it has on a task (several tables, several settings).
+Comparisons pick their pairs among them, like with like (report/protocol.py). Each row carries
+its structured protocol fields, its table, and `protocol`: the series key text, so two rows with
+equal `protocol` text are like with like. The data's freeze date comes from
+data/sources/_freeze.yaml (`freeze_date`), never from a constant in the code.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from importlib import resources
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
+from openvsclosed.report.protocol import Protocol, family_of, series_key
+from openvsclosed.report.sources import SourceData, load_sources, sources_dir
+
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
-PUBLISHED_AS_OF = date(2025, 11, 30)
-"""The end of the table's coverage (it holds releases through November 2025, checked
-2026-11-26): unreached records are censored here, not at a date the table does not cover."""
+"""Kept for report/reported.py's old import; source tables carry no confidence grade."""
+PROTOCOL_COLUMNS = ["table", "row_label", "version", "shots", "prompting", "reasoning", "tools",
+                    "scaffold", "ran_by", "runner", "url", "same_key", "family", "series",
+                    "same_series"]
+"""Columns a reported row carries beside a measured one's: `same_key` (table / row), `runner`
+(who actually ran the number: the table's publisher, or the model's maker for a number the
+table copied), `series` (like with like across tables) and `same_series` (one table row, one
+runner, equal settings apart from who ran it: the strongest pairing)."""
 
 
-def protocol_of(shots: object, method: object) -> str:
-    """`<shots>-shot <method head>`: what must match for two published numbers to compare.
+def freeze_date(folder: Path | None = None) -> dt.date | None:
+    """The date the published data run to (data/sources/_freeze.yaml's covers_through)."""
+    from openvsclosed.report.sources import read_freeze
 
-    The method head is the text before the first ';' (details after it do not split protocols);
-    unknown shots read '?', never 0.
-    """
-    n = "?" if shots is None or pd.isna(shots) else str(int(shots))
-    head = str(method).split(";")[0].strip() if isinstance(method, str) and method else ""
-    return f"{n}-shot {head}".strip()
+    return read_freeze(Path(folder) if folder is not None else sources_dir())[0]
 
 
-def read_published(path: Path | None = None) -> pd.DataFrame:
-    """The data file as it is, one row per published number, with its protocol added."""
-    if path is None:
-        text = resources.files("openvsclosed").joinpath("data/published_scores.csv")
-        with resources.as_file(text) as real:
-            raw = pd.read_csv(real, dtype={"shots": "Int64"})
-    else:
-        raw = pd.read_csv(path, dtype={"shots": "Int64"})
-    if "source_date" not in raw.columns:
-        raw["source_date"] = None
-    raw["method"] = raw["method"].fillna("")
-    raw["protocol"] = [protocol_of(s, m) for s, m in zip(raw["shots"], raw["method"], strict=True)]
-    return raw
-
-
-def pick_published(raw: pd.DataFrame) -> pd.DataFrame:
-    """One number per model and task, preferring the task's most common protocol.
-
-    Where several models were published under one protocol, choosing that one for every model
-    that has it keeps comparisons like with like; otherwise the most shots (the vendors'
-    few-shot protocols), then the most confident, then the newest source.
-    """
-    common = (raw.groupby(["benchmark", "protocol"])["model_id"].nunique().rename("users")
-              .reset_index().sort_values(["benchmark", "users", "protocol"],
-                                         ascending=[True, False, True])
-              .drop_duplicates("benchmark").set_index("benchmark")["protocol"])
-    ranked = raw.assign(
-        off_protocol=[p != common.get(b) for b, p in zip(raw["benchmark"], raw["protocol"],
-                                                          strict=True)],
-        shots_rank=-raw["shots"].astype("float").fillna(-1),
-        rank=raw["confidence"].map(CONFIDENCE_ORDER).fillna(9),
-        newest=pd.to_datetime(raw["source_date"], errors="coerce"),
-    )
-    ranked = ranked.sort_values(["model_id", "benchmark", "off_protocol", "shots_rank", "rank",
-                                 "newest"], ascending=[True, True, True, True, True, False],
-                                kind="stable", na_position="last")
-    return ranked.drop_duplicates(["model_id", "benchmark"], keep="first")
-
-
-def load_reported(path: Path | None = None) -> pd.DataFrame:
-    """Published scores as result rows (scores as fractions, like measured ones)."""
-    raw = pick_published(read_published(path))
+def reported_rows(data: SourceData) -> pd.DataFrame:
+    """The included cells as result rows (scores as fractions, like measured ones)."""
+    cells = data.included
+    if cells.empty:
+        return pd.DataFrame(columns=["model", "task", "score", "source", *PROTOCOL_COLUMNS])
+    series = [series_key(r) for _, r in cells.iterrows()]
+    runner = [r["organization"] if r["ran_by"] == "maker" else r["publisher"]
+              for _, r in cells.iterrows()]
+    same = [same_series(r, who) for (_, r), who in zip(cells.iterrows(), runner, strict=True)]
     return pd.DataFrame({
-        "model": raw["model_id"], "label": raw["model"], "access": raw["openness"],
-        "organization": raw["organization"], "released": raw["released"],
-        "params_b": raw["params_b"], "task": raw["benchmark"], "metric": "reported",
-        "score": raw["score"] / 100, "stderr": None, "n": pd.array([pd.NA] * len(raw), "Int64"),
-        "num_fewshot": raw["shots"], "limit": None, "protocol": raw["protocol"],
+        "model": cells["model"], "label": cells["label"], "access": cells["access"],
+        "organization": cells["organization"],
+        "released": [d.isoformat() for d in cells["released"]],
+        "params_b": cells["params_b"], "task": cells["benchmark"],
+        "metric": cells["metric"].fillna("reported"), "score": cells["score"] / 100,
+        "stderr": None, "n": pd.array([pd.NA] * len(cells), "Int64"),
+        "num_fewshot": cells["shots"].astype("Int64"), "limit": None, "protocol": series,
         "cost_usd": None, "duration_s": None, "finished_at": None, "key": None,
-        "source": "reported", "doc_scores": None, "note": raw.apply(_note, axis=1),
+        "source": "reported", "doc_scores": None, "note": cells.apply(_note, axis=1),
+        "table": cells["table"], "row_label": cells["row_label"], "version": cells["version"],
+        "shots": cells["shots"].astype("Int64"), "prompting": cells["prompting"],
+        "reasoning": cells["reasoning"], "tools": cells["tools"], "scaffold": cells["scaffold"],
+        "ran_by": cells["ran_by"], "runner": runner, "url": cells["url"],
+        "same_key": cells["table"] + " / " + cells["row"].astype(str) + " / "
+        + cells["row_label"],
+        "family": cells["benchmark"].map(family_of), "series": series, "same_series": same,
     }).reset_index(drop=True)
 
 
+def same_series(row: pd.Series, runner: str) -> str:
+    """One table row's series: its settings (who ran it aside), the row, and the runner.
+
+    Two cells of one row run by one organization are the strongest like-with-like pair; a
+    column the table copied from its maker's page has another runner, so another series.
+    """
+    proto = Protocol.of({**row.to_dict(), "ran_by": None})
+    text = " · ".join(p for p in proto.text().split(" · ") if not p.startswith("run by"))
+    return (f"{text} · table {row['table']}, row {row['row'] + 1} ({row['row_label']}) · run "
+            f"by {runner}")
+
+
+def load_reported(folder: Path | None = None) -> pd.DataFrame:
+    """Published scores as result rows, every included cell of every source table."""
+    return reported_rows(load_sources(folder))
+
+
 def _note(row: pd.Series) -> str:
-    shots = "?" if pd.isna(row["shots"]) else f"{row['shots']}-shot"
-    method = f", {row['method']}" if isinstance(row["method"], str) and row["method"] else ""
-    when = f", {row['source_date']}" if isinstance(row["source_date"], str) else ""
-    return f"{shots}{method}; {row['source']} ({row['confidence']}{when})"
+    effort = str(row["reasoning"]).partition(":")[2]
+    extra = f", effort {effort}" if effort else ""
+    note = f"; {row['note']}" if isinstance(row.get("note"), str) and row["note"] else ""
+    return (f"{row['title']} ({row['table']}, {row['published']}), run by "
+            f"{str(row['ran_by']).replace('_', ' ')}{extra}{note}")
+
+
+def protocol_text(row: pd.Series | dict) -> str:
+    """A reported row's protocol as text (Protocol.text), for tables and claims."""
+    return Protocol.of(row).text()
+
+
+__all__ = ["freeze_date", "load_reported", "protocol_text", "reported_rows"]

@@ -1,7 +1,8 @@
 """Tables -> display rows -> Markdown, LaTeX (booktabs), CSV and JSON, byte-for-byte stable.
 
-Each table is turned into a header and rows of text once (`*_rows` functions); every format,
-the HTML page included, renders those same cells, so the numbers cannot drift between formats.
+Each table is turned into a header and rows of text once (`*_rows` functions; the leaderboard's
+in report/board.py); every format, the HTML page included, renders those same cells, so the
+numbers cannot drift between formats.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 MISSING = "—"
-SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
+SOURCE_ORDER = {"measured": 0, "imported": 1, "independent": 2, "reported": 3}
+PUBLISHED = ("reported", "independent")
+"""Sources whose numbers someone else ran under their own stated protocol (not re-measured)."""
 
 
 @dataclass
@@ -59,52 +62,18 @@ def fmt_num(value: object, digits: int = 1) -> str:
     return MISSING if missing(value) else f"{float(value):.{digits}f}"
 
 
-def how(row: pd.Series) -> str:
-    """Shots and method of one score: `5-shot letter choice`, `0-shot native, acc_norm`."""
-    if row.get("source") == "reported":
-        way = fmt_text(row.get("protocol"), "")
-        return way if way else "?-shot"
-    shots = "?" if missing(row.get("num_fewshot")) else str(int(row["num_fewshot"]))
-    metric = str(row.get("metric") or "").split(",")[0]
-    way = fmt_text(row.get("protocol"), "")
-    return f"{shots}-shot" + (f" {way}" if way else "") + (f", {metric}" if metric else "")
+def fmt_who(label: object, released: object) -> str:
+    """A model with its release date, `Llama 3 70B (2024-04-18)`, never the date twice.
+
+    Catalog names of API snapshots often carry their date already ("GPT-4o (2024-08-06)").
+    """
+    text = fmt_text(label)
+    if missing(released) or missing(label) or str(released)[:10] in text:
+        return text
+    return f"{text} ({str(released)[:10]})"
 
 
-def leaderboard_rows(board: pd.DataFrame) -> DisplayTable:
-    """Models as rows, tasks as columns; every cell says its shots and method."""
-    tasks = sorted(board["task"].unique()) if not board.empty else []
-    header = ["Model", "Access", "Source", *tasks]
-    rows, classes = [], []
-    note = ("Scores in points (0-100) ± one standard error, each with its shots and method "
-            "(measured: native log-likelihoods or chat, and the metric). Published rows are "
-            "their makers' numbers under their own protocols (sources in leaderboard.csv), "
-            "never mixed with measured ones.")
-    if board.empty:
-        return DisplayTable("leaderboard", "Leaderboard", header, rows, note, classes)
-    board = board.assign(way=board["protocol"].astype(object).where(board["protocol"].notna(), "")
-                         if "protocol" in board else "")
-    entries = board.drop_duplicates(["model", "source", "way"]) if not board.empty else board
-    cell_of = {}
-    for _, row in board.iterrows():
-        cell_of.setdefault((row["model"], row["source"], row["way"], row["task"]), row)
-    entries = entries.assign(_order=entries["source"].map(SOURCE_ORDER).fillna(9))
-    for _, m in entries.sort_values(["_order", "access", "label", "way"],
-                                    kind="stable").iterrows():
-        cells = [m["label"], m["access"],
-                 m["source"] + (f", {m['way']}" if m["way"] and m["source"] != "reported"
-                                else "")]
-        for task in tasks:
-            first = cell_of.get((m["model"], m["source"], m["way"], task))
-            cells.append(MISSING if first is None else
-                         f"{fmt_score(first['score'], first['stderr'])} ({how(first)})")
-        rows.append(cells)
-        classes.append([m["access"], m["source"]])
-    return DisplayTable("leaderboard", "Leaderboard", header, rows, note, classes)
-
-
-def _who(label: object, released: object) -> str:
-    """A model with its release date: `Llama 3 70B (2024-04-18)`."""
-    return fmt_text(label) + ("" if missing(released) or missing(label) else f" ({released})")
+_who = fmt_who
 
 
 def gap_rows(gap: pd.DataFrame) -> DisplayTable:
@@ -154,6 +123,24 @@ def models_rows(summary: pd.DataFrame) -> DisplayTable:
     return DisplayTable("models", "Models", header, rows, note, classes)
 
 
+def km_text(summary: dict[str, object]) -> str:
+    """The censoring-aware lag of one source (lag.lag_summary): the Kaplan-Meier median."""
+    from openvsclosed.report.lag import KM_NAME
+
+    median, low, high = (summary.get(k) for k in ("km_median", "km_ci_low", "km_ci_high"))
+    records, censored = summary.get("km_records", 0), summary.get("km_censored", 0)
+    if missing(median):
+        bound = summary.get("km_lower_bound")
+        value = ("not estimable yet" if missing(bound)
+                 else f"at least {fmt_num(bound)} months (under half reached)")
+    else:
+        top = "more" if missing(high) or float(high) == float("inf") else fmt_num(high)
+        value = f"{fmt_num(median)} months" + (
+            "" if missing(low) else f" (95% {fmt_num(low)} to {top})")
+    return (f"{KM_NAME} {value} over {records} records, {censored} not yet reached "
+            "(censored)")
+
+
 def lag_rows(lags: pd.DataFrame, summaries: dict[str, dict[str, object]]) -> DisplayTable:
     """Each closed state of the art and the open model that reached it; a summary per source."""
     header = ["Task", "Source", "Closed state of the art", "Released", "Score",
@@ -166,24 +153,36 @@ def lag_rows(lags: pd.DataFrame, summaries: dict[str, dict[str, object]]) -> Dis
                      fmt_text(r["open_model"], "not yet"), fmt_text(r["open_date"]),
                      MISSING if missing(r["open_score"]) else fmt_num(100 * r["open_score"]),
                      f"≥ {lag}" if r["censored"] else lag])
-    parts = [f"{source}: mean {fmt_num(s.get('mean_months'))}, median "
-             f"{fmt_num(s.get('median_months'))} months over {s.get('reached', 0)} reached, "
-             f"{s.get('not_yet_reached', 0)} not yet" for source, s in summaries.items()]
+    parts = [f"{source}: {km_text(s)}; over the {s.get('reached', 0)} reached only (biased "
+             f"down), mean {fmt_num(s.get('mean_months'))}, median "
+             f"{fmt_num(s.get('median_months'))}" for source, s in summaries.items()]
     note = ("Epoch AI's 2024 method: months until an open model released after each new closed "
             "state of the art comes within 0.02 error-rate nats of it (rules in the README; "
-            "≥: not reached, months to the data's last date). "
+            "≥: not reached, months to the series' last date, censored). "
             + ("; ".join(parts) + "." if parts else ""))
     return DisplayTable("lag", "Lag of the open frontier", header, rows, note)
 
 
+def today_evidence(evidence: str) -> str:
+    """The "today" part of a verdict's evidence (claims.py appends the dated one after ||)."""
+    text = str(evidence or "").split(" || ")[0].strip()
+    return text.removeprefix("today: ") or MISSING
+
+
 def claims_rows(verdicts: list) -> DisplayTable:
-    """The articles' claims with a verdict and the numbers behind it."""
+    """The articles' claims with a verdict and the numbers behind it.
+
+    Each verdict cell is coloured by its own verdict (classes `then-…` and `now-…`): the "as
+    of its date" column once took today's colour.
+    """
     header = ["Claim", "Who, when", "As of its date", "Evidence then", "Today", "Data",
               "Evidence today"]
     rows = [[v.statement, f"{v.who}, {v.when} ({v.article})", v.then_verdict,
-             v.then_evidence or MISSING, v.verdict, v.source or MISSING, v.evidence]
+             v.then_evidence or MISSING, v.verdict, v.source or MISSING,
+             today_evidence(v.evidence)]
             for v in verdicts]
-    classes = [[v.verdict.replace(" ", "-")] for v in verdicts]
+    classes = [[f"then-{str(v.then_verdict).replace(' ', '-')}",
+                f"now-{str(v.verdict).replace(' ', '-')}"] for v in verdicts]
     note = ("Claims from seeds/claims.yaml, each judged twice (on the data available at the "
             "claim's date, and today), on one source of scores at a time; published numbers "
             "are compared only under the same shots and method.")

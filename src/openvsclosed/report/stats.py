@@ -67,21 +67,26 @@ def model_summary(results: pd.DataFrame, baselines: dict[str, float] | None = No
     `rank` is only among models of one source scored on exactly the same tasks (`peers`).
 
     Win rate (HELM's): on each task, the share of other models this one beats (ties count
-    half); averaged over the tasks the model was scored on.
+    half); averaged over the tasks the model was scored on. A result marked invalid
+    (report/validity.py) is no score, so it ranks nobody.
     """
     columns = ["model", "label", "access", "source", "tasks", "rank", "peers", "task_set",
                "mean_normalized", "win_rate"]
     scored = results.dropna(subset=["score"])
+    if "valid" in scored:
+        scored = scored[scored["valid"].astype(object).ne(False)]
     if scored.empty:
         return pd.DataFrame(columns=columns)
     baselines = {**RANDOM_BASELINES, **(baselines or {})}
     wins: dict[tuple[str, str], list[float]] = {}
-    for _, on_task in scored.groupby(["task", "source"]):
-        for _, row in on_task.iterrows():
-            others = on_task[on_task["model"] != row["model"]]["score"]
+    for (_, source), on_task in scored.groupby(["task", "source"]):
+        models = on_task["model"].to_numpy()
+        values = on_task["score"].to_numpy(float)
+        for model, score in zip(models, values, strict=True):
+            others = values[models != model]
             if len(others):
-                share = ((row["score"] > others).sum() + 0.5 * (row["score"] == others).sum())
-                wins.setdefault((row["model"], row["source"]), []).append(share / len(others))
+                share = (others < score).sum() + 0.5 * (others == score).sum()
+                wins.setdefault((model, source), []).append(share / len(others))
     rows = []
     for (model, source), group in scored.groupby(["model", "source"], sort=True):
         pairs = zip(group["task"], group["score"], strict=True)

@@ -11,23 +11,27 @@ import math
 
 import pandas as pd
 
+from openvsclosed.report.protocol import family_of
 from openvsclosed.report.stats import paired_bootstrap, significant, unpaired_ci
 
 LEADERBOARD_COLUMNS = ["model", "label", "access", "source", "organization", "released",
                        "params_b", "task", "metric", "num_fewshot", "score", "stderr", "n",
-                       "protocol", "note"]
+                       "protocol", "note", "no_answer_rate", "truncated_rate", "refused_rate",
+                       "valid", "table", "reasoning"]
 GAP_COLUMNS = ["task", "source", "metric", "best_open", "open_score", "open_stderr", "open_n",
                "best_closed", "closed_score", "closed_stderr", "closed_n", "gap", "gap_stderr",
                "ci_low", "ci_high", "paired", "significant", "leader", "protocol", "comparison",
-               "open_released", "closed_released"]
-SOURCE_ORDER = {"measured": 0, "imported": 1, "reported": 2}
+               "open_released", "closed_released", "family", "same_table", "open_table",
+               "closed_table"]
+SOURCE_ORDER = {"measured": 0, "imported": 1, "independent": 2, "reported": 3}
 
 
 def latest_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per model, task, source and protocol: the most recently finished.
+    """One row per model, task, source, protocol and source table: the most recently finished.
 
     A model run both ways (`protocol: both`) keeps both rows: its log-likelihood score and its
-    chat score are different measurements, and the gap table compares like with like.
+    chat score are different measurements, and the gap table compares like with like. Published
+    numbers keep one row per table they appear in (nothing is picked).
     """
     if frame.empty:
         return frame
@@ -37,6 +41,8 @@ def latest_results(frame: pd.DataFrame) -> pd.DataFrame:
     if "protocol" not in frame:
         frame["protocol"] = None
     way = frame["protocol"].astype(object).where(frame["protocol"].notna(), "")
+    if "table" in frame:
+        way = way + " @" + frame["table"].astype(object).where(frame["table"].notna(), "")
     ordered = frame.assign(_way=way).sort_values(
         ["model", "task", "source", "_way", "finished_at"], kind="stable", na_position="first")
     latest = ordered.drop_duplicates(["model", "task", "source", "_way"], keep="last")
@@ -69,6 +75,8 @@ def gap_by_task(results: pd.DataFrame, bootstrap_iters: int = 10_000) -> pd.Data
     """
     rows = []
     scored = results.dropna(subset=["score"]) if not results.empty else results
+    if "valid" in scored:  # a measurement that did not happen is not a score (report/validity)
+        scored = scored[scored["valid"].astype(object).ne(False)]
     keys = scored.groupby(["task", "source"]).size().index if not scored.empty else []
     for task, source in sorted(keys, key=lambda k: (k[0], SOURCE_ORDER.get(k[1], 9))):
         on_task = scored[(scored["task"] == task) & (scored["source"] == source)]
@@ -103,6 +111,13 @@ def _compare(on_task: pd.DataFrame, task: str, source: str, iters: int,
         row[f"{side}_released"] = _date(released)
     row.update(_gap(row, best["open"], best["closed"], iters))
     row["protocol"] = _protocol(best["open"], best["closed"])
+    row["family"] = family_of(task)
+    tables = [b.get("same_key") if b is not None else None for b in (best["open"],
+                                                                      best["closed"])]
+    row["open_table"], row["closed_table"] = (
+        b.get("table") if b is not None and isinstance(b.get("table"), str) else None
+        for b in (best["open"], best["closed"]))
+    row["same_table"] = bool(isinstance(tables[0], str) and tables[0] == tables[1])
     return row
 
 

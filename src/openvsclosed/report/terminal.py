@@ -10,15 +10,24 @@ import re
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from openvsclosed.report.render import DisplayTable, claims_rows, gap_rows, leaderboard_rows
+from openvsclosed.console import say
+from openvsclosed.report.board import leaderboard_rows
+from openvsclosed.report.render import DisplayTable, claims_rows, gap_rows
 
 STYLES = {"open": "green", "closed": "red", "supported": "green", "contradicted": "red"}
+CELL_CLASSES = {"then-": "As of its date", "now-": "Today"}
+"""Row classes that colour one cell, by its own verdict (claims: then and today), not the row."""
 
 
 def rich_table(table: DisplayTable, columns: list[str] | None = None,
                rename: dict[str, str] | None = None) -> Table:
-    """A rich Table of display rows (only `columns`, renamed), rows coloured by class."""
+    """A rich Table of display rows (only `columns`, renamed), rows coloured by class.
+
+    A `then-…`/`now-…` class colours only its own cell (CELL_CLASSES): a claim's verdict as
+    of its date once took the colour of today's. Cells are plain text, never rich markup.
+    """
     keep = [i for i, h in enumerate(table.header) if columns is None or h in columns]
     out = Table(title=table.title, title_justify="left", title_style="bold")
     for n, i in enumerate(keep):
@@ -30,20 +39,27 @@ def rich_table(table: DisplayTable, columns: list[str] | None = None,
     for n, row in enumerate(table.rows):
         marks = table.classes[n] if n < len(table.classes) else []
         style = next((STYLES[m] for m in marks if m in STYLES), None)
-        italic = "italic" if "reported" in marks else ""
-        out.add_row(*(row[i] for i in keep), style=" ".join(filter(None, [style, italic]))
-                    or None)
+        italic = "italic" if {"reported", "independent"} & set(marks) else ""
+        cell_style = {CELL_CLASSES[p]: STYLES.get(m[len(p):], "")
+                      for m in marks for p in CELL_CLASSES if m.startswith(p)}
+        out.add_row(*(Text(str(row[i]), style=cell_style.get(table.header[i], ""))
+                      for i in keep),
+                    style=" ".join(filter(None, [style, italic])) or None)
     return out
 
 
 def print_headline(console: Console, head) -> None:  # noqa: ANN001  (Headline)
     """The answer at a glance: a paragraph per source, the notes to act on, the families."""
-    console.rule("[bold]The answer at a glance")
+    console.rule("The answer at a glance", style="bold")
+    if getattr(head, "answer", None) is not None:
+        console.print(head.answer.sentence, style="bold", highlight=False, markup=False)
+        console.print(head.answer.sureness, style="italic", highlight=False, markup=False)
+        console.print()
     for answer in head.answers:
-        console.print(answer, highlight=False)
+        console.print(answer, highlight=False, markup=False)
         console.print()
     for note in head.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
+        say(console, ("Note:", "yellow"), f" {note}")
         console.print()
     if head.rows is not None and head.rows.rows:
         console.print(rich_table(compact_families(head.rows)))
@@ -66,7 +82,7 @@ def compact_families(table: DisplayTable) -> DisplayTable:
 def print_report(console: Console, tables) -> None:  # noqa: ANN001  (ReportTables)
     """Warnings, the headline, measured scores, the gap per task and the claims' verdicts."""
     for warning in tables.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        say(console, ("warning:", "yellow"), f" {warning}")
     print_failed(console, tables.failed)
     if tables.headline is not None:
         print_headline(console, tables.headline)
@@ -74,10 +90,11 @@ def print_report(console: Console, tables) -> None:  # noqa: ANN001  (ReportTabl
         if tables.failed:
             console.print("Every job so far failed (above).")
         return
-    own = tables.leaderboard[tables.leaderboard["source"] != "reported"]
+    published = ("reported", "independent")  # in the files: too wide for a terminal
+    own = tables.leaderboard[~tables.leaderboard["source"].isin(published)]
     if len(own):
         console.print(rich_table(leaderboard_rows(own)))
-    gap = tables.gap[tables.gap["source"] != "reported"]
+    gap = tables.gap[~tables.gap["source"].isin(published)]
     if len(gap):
         columns = ["Task", "Comparison", "Best open (released)", "Best closed (released)",
                    "Gap [95% CI]", "Leader"] + (["Source"] if gap["source"].nunique() > 1
@@ -96,10 +113,9 @@ def print_failed(console: Console, failed: list) -> None:
     """Jobs whose last attempt failed: a report that hides them overstates its coverage."""
     if not failed:
         return
-    console.print(f"[red]{len(failed)} job(s) failed and have no result[/red] (failures.jsonl; "
-                  "re-run the config to retry them):", highlight=False)
-    for f in failed[:20]:
-        console.print(f"  {f.model_id} × {f.task}: {f.error_type}: {f.message[:160]}",
-                      highlight=False, soft_wrap=True)
+    say(console, (f"{len(failed)} job(s) failed and have no result", "red"),
+        " (failures.jsonl; re-run the config to retry them):")
+    for f in failed[:20]:  # a server's words and task names, printed as they are
+        say(console, f"  {f.model_id} × {f.task}: {f.error_type}: {f.message[:160]}")
     if len(failed) > 20:
         console.print(f"  … and {len(failed) - 20} more", highlight=False)
