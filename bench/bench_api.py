@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lm_eval.api.instance import Instance  # noqa: E402
-from lm_eval.models.api_models import JsonChatStr  # noqa: E402
+from lm_eval.api.instance import Instance
+from lm_eval.models.api_models import JsonChatStr
 
-from openvsclosed.config import ApiModelSpec  # noqa: E402
-from openvsclosed.models import load_model  # noqa: E402
-from tests.katan import katan, stats  # noqa: E402
+from openvsclosed.config import ApiModelSpec
+from openvsclosed.models import load_model
+from tests.katan import katan, stats
 
 
 def requests_for(n: int) -> list[Instance]:

@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_POST(self) -> None:
         raw = self._record()
         mode = self.server.mode
         if mode == "ok":
@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(500, {"error": f"unknown mode {mode}"})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._record()
         self._send(200, {"ok": True})
 

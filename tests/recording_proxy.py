@@ -42,7 +42,7 @@ def rewrite(body: dict, mode: str) -> dict:
 class _Handler(BaseHTTPRequestHandler):
     server: _Proxy
 
-    def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         sent = json.loads(raw)
         self.server.seen.append({"path": self.path, "body": sent})
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = urllib.request.Request(self.server.upstream + self.path, method="POST",
                                          data=json.dumps(forwarded).encode(), headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=120) as response:
                 status, reply = response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             status, reply = exc.code, json.loads(exc.read() or b"{}")

@@ -48,7 +48,7 @@ def answer(lag: float, open_leads: int = 0, through: str = "2025-01-31") -> Answ
                   family_leads=leads)
 
 
-def tables_for(rows: list[tuple], lead_answer: Answer | None):  # noqa: ANN201
+def tables_for(rows: list[tuple], lead_answer: Answer | None):
     """Report tables of hand-built rows, with a hand-built answer (None: none yet)."""
     from openvsclosed.report import build_tables
     from openvsclosed.report.headline import build_headline

@@ -172,3 +172,20 @@ def test_project_claims_file_is_well_formed():
         assert claim["article"].endswith(".txt") and claim["statement"] and claim["who"]
     ids = {c["id"] for c in claims}
     assert {"moving-target", "open-match-or-surpass-2024", "open-wins-domain-specific"} <= ids
+
+
+def test_not_reached_is_never_read_from_missing_evidence():
+    # the strongest open model shares one comparable task with the reference and wins it;
+    # a weaker one shares two and loses both: "no open model reaches it" is not shown
+    rows = [r for r in ROWS if r[0] != "new-open"] + [
+        ("new-open", "open", "2024-04-01", 70, "mmlu", 0.92, "5-shot letter choice"),
+        ("new-open", "open", "2024-04-01", 70, "gsm8k", 0.85, "0-shot chain of thought")]
+    for predicate in ("no_open_reaches", "open_reaches"):
+        v = judge(predicate, {"reference": "big-closed", "by": "2024-12-31"}, table(rows=rows))
+        assert v.verdict == UNKNOWN, v.evidence
+        assert "new-open reaches it on its one comparable task" in v.evidence
+    # with the weaker model alone the evidence is real: not reached
+    alone = [r for r in ROWS if r[0] != "new-open"]
+    v = judge("no_open_reaches", {"reference": "big-closed", "by": "2024-12-31"},
+              table(rows=alone))
+    assert v.verdict == SUPPORTED

@@ -34,7 +34,7 @@ class _Counting(BaseHTTPRequestHandler):
     delay = 0.0
     status = 200
 
-    def do_POST(self):  # noqa: N802  (http.server's name)
+    def do_POST(self):
         type(self).count += 1
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(min(length, 1_000_000))
@@ -309,3 +309,16 @@ def test_report_prints_a_failure_with_brackets_as_it_is(tmp_path):
     text = " ".join(result.output.split())
     assert result.exit_code == 0, text
     assert "arc[/x]easy" in text and "content[/text] is invalid [bold]" in text
+
+
+def test_the_response_cache_follows_the_umask(tmp_path):
+    from openvsclosed.models.cache import ResponseCache
+
+    old = os.umask(0o002)
+    try:
+        cache = ResponseCache(tmp_path / "cache" / "responses.sqlite")
+        cache.put("k", {"a": 1})
+    finally:
+        os.umask(old)
+    mode = (tmp_path / "cache" / "responses.sqlite").stat().st_mode & 0o777
+    assert mode == 0o664, oct(mode)  # a colleague in the group can write it too

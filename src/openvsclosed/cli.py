@@ -200,7 +200,7 @@ def run(
     raise typer.Exit(summary.exit_code)
 
 
-def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
+def _check_data(cfg, plan, mirror, dry_run: bool) -> None:
     """Before any model loads: every pending task's dataset must be readable from here.
 
     A run exits 2 naming the fix; a dry run shows those jobs as skipped, with the reason.
@@ -230,7 +230,7 @@ def _check_data(cfg, plan, mirror, dry_run: bool) -> None:  # noqa: ANN001
         say(_err(), ("warning:", "yellow"), f" {reachability_message(problems, mirror)}")
 
 
-def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
+def _checked_manager(cfg, config_path, plan, mirror):
     """The run's TaskManager, after rejecting unknown tasks; unscorable pairings are skipped."""
     from openvsclosed.config import ConfigError
     from openvsclosed.owntaskfiles import task_include_paths
@@ -252,8 +252,8 @@ def _checked_manager(cfg, config_path, plan, mirror):  # noqa: ANN001, ANN202
     return manager
 
 
-def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: ANN001, ANN202
-             executor="local", ray_address=None):  # noqa: ANN001
+def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,
+             executor="local", ray_address=None):
     import importlib.util
 
     from openvsclosed.budget import Budget
@@ -264,7 +264,7 @@ def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: 
     budget = Budget(max_usd=max_cost, root=store.root)
     scored_by_loglikelihood = loglikelihood_models(plan.pending, manager)
 
-    def load(spec):  # noqa: ANN001, ANN202
+    def load(spec):
         return load_model(spec, cache_dir=store.root / "cache", budget=budget,
                           loglikelihood=spec.id in scored_by_loglikelihood)
 
@@ -290,7 +290,7 @@ def _execute(plan, store, manager, max_cost, *, cfg=None, mirror=None,  # noqa: 
         raise typer.Exit(130) from None
 
 
-def _print_gpu_estimate(plan, manager) -> None:  # noqa: ANN001
+def _print_gpu_estimate(plan, manager) -> None:
     from openvsclosed.gpu_estimate import estimate_gpu_hours
 
     rows = estimate_gpu_hours(plan.pending, manager) if plan.pending else []
@@ -309,7 +309,7 @@ def _print_gpu_estimate(plan, manager) -> None:  # noqa: ANN001
         say(_err(), ("not counted", "yellow"), f" (its documents could not be loaded): {problem}")
 
 
-def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
+def _print_estimate(plan, manager, budget, root: Path) -> None:
     from openvsclosed.estimate import estimate_jobs
 
     rows = estimate_jobs([j for j in plan.pending if j.model.is_api], manager)
@@ -332,7 +332,7 @@ def _print_estimate(plan, manager, budget, root: Path) -> None:  # noqa: ANN001
         say(_err(), ("not counted", "yellow"), f" (its documents could not be loaded): {problem}")
 
 
-def _print_skips(plan) -> None:  # noqa: ANN001
+def _print_skips(plan) -> None:
     seen: set[str] = set()
     for job, reason in plan.skipped:
         if (job.model.id, reason) not in seen:
@@ -341,7 +341,7 @@ def _print_skips(plan) -> None:  # noqa: ANN001
             _err().print(f"skipping {what}: {reason}", highlight=False, soft_wrap=True)
 
 
-def _print_plan(plan, root: Path) -> None:  # noqa: ANN001
+def _print_plan(plan, root: Path) -> None:
     table = Table(title=f"Plan (results in {root})")
     for col in ("Model", "Task", "Protocol", "Shots", "Limit", "Status"):
         table.add_column(col)

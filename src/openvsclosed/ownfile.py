@@ -47,7 +47,7 @@ def iter_rows(path: Path, where: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield number, _plain(row)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001  (pandas/pyarrow raise many kinds; each is bad input)
+    except Exception as exc:
         raise ConfigError(f"{where}: {path}: not a readable {suffix[1:]} file "
                           f"({type(exc).__name__}: {str(exc)[:160]}).") from None
 

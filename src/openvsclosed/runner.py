@@ -173,7 +173,7 @@ def attempt(job: Job, lm: Any, evaluate: Evaluate,
     except BudgetExceeded as exc:
         return Outcome("budget", message=str(exc), paid_usd=paid(),
                        seconds=time.perf_counter() - clock)
-    except Exception as exc:  # noqa: BLE001  (recorded, and the run goes on)
+    except Exception as exc:
         return Outcome("failed", error_type=type(exc).__name__,
                        message=scrub(f"{type(exc).__name__}: {exc}", [job.model], env),
                        paid_usd=paid(), seconds=time.perf_counter() - clock)

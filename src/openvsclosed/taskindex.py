@@ -146,7 +146,7 @@ def load_index(key: str) -> dict[str, Any] | None:
         if memo in _LOADED:
             return dict(_LOADED[memo])
         with path.open("rb") as handle:
-            rows = pickle.load(handle)  # noqa: S301  (our own cache file, in the user's folder)
+            rows = pickle.load(handle)
         _LOADED[memo] = _entries(rows)
         return dict(_LOADED[memo])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
@@ -183,7 +183,7 @@ def _prebuilt(index: dict[str, Any]) -> Iterator[None]:
         """lm-eval's TaskIndex whose `build` returns the cached index."""
 
         @staticmethod
-        def build(paths: Any, *, resolve_includes: bool = True) -> dict[str, Any]:  # noqa: ARG004
+        def build(paths: Any, *, resolve_includes: bool = True) -> dict[str, Any]:
             return dict(index)
 
     manager_module.TaskIndex = CachedTaskIndex

@@ -262,7 +262,7 @@ _AnyTagLoader.add_multi_constructor("!", _tagged)
 
 def _read_task_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text("utf-8"), Loader=_AnyTagLoader)  # noqa: S506
+        data = yaml.load(path.read_text("utf-8"), Loader=_AnyTagLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

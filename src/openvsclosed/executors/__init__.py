@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from openvsclosed.runner import RunSummary
     from openvsclosed.store import ResultStore
 
-EXECUTORS = ("local", "ray")
-
 
 class Executor(Protocol):
     """Runs a plan's pending jobs; the driver writes every record and failure."""

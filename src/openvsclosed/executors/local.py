@@ -38,7 +38,7 @@ class LocalExecutor:
                 try:
                     lm = self.load_model(spec)
                     progress.loaded(spec)
-                except Exception as exc:  # noqa: BLE001  (one model's failure must not stop others)
+                except Exception as exc:
                     for job in jobs:
                         progress.fail(job, type(exc).__name__, f"{type(exc).__name__}: {exc}")
                     continue

@@ -22,7 +22,7 @@ from rich.console import Console
 from openvsclosed.budget import Budget
 from openvsclosed.config import ModelSpec, RunConfig
 from openvsclosed.console import say
-from openvsclosed.executors.ray_address import (  # noqa: F401  (re-exported for callers)
+from openvsclosed.executors.ray_address import (
     ALLOWED_ADDRESSES,
     RayUnavailable,
     check_reachable,
@@ -108,7 +108,7 @@ class RayExecutor:
             check_reachable(address)
             try:
                 ray.init(address=address, log_to_driver=False)
-            except Exception as exc:  # noqa: BLE001  (Ray raises several kinds; one message)
+            except Exception as exc:
                 raise RayUnavailable(f"cannot join the Ray cluster at {address} "
                                      f"({self._short(exc, plan, 200)}); allowed: "
                                      f"{ALLOWED_ADDRESSES}") from None
@@ -123,7 +123,7 @@ class RayExecutor:
                   **self.init_kwargs}
         try:
             ray.init(**kwargs)
-        except Exception as exc:  # noqa: BLE001  (e.g. a RAY_TMPDIR too long for its sockets)
+        except Exception as exc:
             raise RayUnavailable(f"cannot start a local Ray ({self._short(exc, plan, 300)}); "
                                  "Ray's socket paths under RAY_TMPDIR must fit in 107 bytes, "
                                  "or join a running cluster with --ray-address") from None

@@ -262,7 +262,7 @@ class ResilientAPI:
             if attempt + 1 < self.attempts:
                 if wait is None:
                     wait = min(self.max_backoff_s, self.backoff_s * 2 ** attempt
-                               * random.uniform(0.5, 1.5))  # noqa: S311  (jitter, not crypto)
+                               * random.uniform(0.5, 1.5))
                 self.meter.add(retries=1)
                 # a server's Retry-After is honoured in full (up to 10 minutes): retrying
                 # sooner only earns another 429; our own backoff stays under max_backoff_s

@@ -8,9 +8,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-PROJECT_SET = ("tensor_parallel_size", "data_parallel_size", "enable_prefix_caching")
-"""Engine settings derived here; a value given in model_args for them is replaced."""
-
 
 def gpus_per_copy(spec: Any) -> float:
     """GPUs one copy of a model holds: the spec's (catalog default), else 1 for vLLM, else 0."""

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from openvsclosed.report.lag import KM_NAME, key_field
-from openvsclosed.report.leads import family_leads, series_pairs
+from openvsclosed.report.leads import TIER_WORDS, family_leads, series_pairs
 
 LAG_SOURCE_ORDER = ("independent", "reported", "measured", "imported")
 
@@ -39,7 +39,7 @@ def _lag(estimates: dict, used: list[str]) -> tuple[str | None, dict]:
     return None, {}
 
 
-def build_answer(tables, data_through: str | None):  # noqa: ANN001, ANN201
+def build_answer(tables, data_through: str | None):
     """Headline.answer from a report's tables (None when no family has a pair)."""
     from openvsclosed.report.headline import Answer, FamilyLead
 
@@ -78,7 +78,7 @@ def build_answer(tables, data_through: str | None):  # noqa: ANN001, ANN201
                 f"reached (censored).{through}" if records else f"{lead_text}; {lag_text}.")
     tiers = pd.Series([f.tier for f in found]).value_counts()
     sureness = (f"{len(found)} task families, each decided by one like-with-like pair ("
-                + ", ".join(f"{n} {t}" for t, n in tiers.items())
+                + ", ".join(f"{n} {TIER_WORDS.get(t, t)}" for t, n in tiers.items())
                 + f") out of {len(pairs)} pairs; lag from {source or 'no'} data: Kaplan-Meier "
                 f"median over {records} closed records, {censored} censored.")
     return Answer(sentence=sentence, leads=counts, lag_months=median, lag_low=low,

@@ -246,7 +246,7 @@ def known_models(data: object = None) -> dict[str, dict]:
             for name in (e.id, e.name, e.api_model):
                 if name:
                     known.setdefault(_key(name), meta)
-    except Exception:  # noqa: BLE001  (the catalog is a hint here, never a reason to fail)
+    except Exception:
         pass
     cells = getattr(data, "cells", None)
     if cells is not None and len(cells):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from openvsclosed.report.leads import TIE_POINTS
+from openvsclosed.report.leads import TIE_POINTS, TIER_WORDS
 from openvsclosed.report.protocol import family_of
 from openvsclosed.report.render import DisplayTable, fmt_num, missing
 
@@ -107,11 +107,6 @@ def family_rows(gap: pd.DataFrame, sources: list[str],
             "the gap table, flagged ⚠, never counted.")
     return DisplayTable("families", "Best open vs best closed per task family, like with like",
                         header, rows, note, classes)
-
-
-TIER_WORDS = {"same table": "one table", "like with like": "two tables",
-              "independent": "independent evaluator"}
-"""How each tier of pair reads in the Comparison column (the tier's own name repeats it)."""
 
 
 def exclusion_rows(exclusions: pd.DataFrame) -> DisplayTable:

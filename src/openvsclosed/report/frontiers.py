@@ -139,12 +139,12 @@ def with_family(points: pd.DataFrame) -> pd.DataFrame:
         subset=["date", "score"]).reset_index(drop=True)  # unique labels: panels drop by index
 
 
-def _lead_of(answer, family: str):  # noqa: ANN001, ANN202  (Answer | None -> FamilyLead | None)
+def _lead_of(answer, family: str):
     leads = getattr(answer, "family_leads", None) or []
     return next((f for f in leads if f.family == family), None)
 
 
-def pick_series(rows: pd.DataFrame, lead) -> tuple[dict[str, pd.DataFrame], bool]:  # noqa: ANN001
+def pick_series(rows: pd.DataFrame, lead) -> tuple[dict[str, pd.DataFrame], bool]:
     """Per source, the rows the lines are drawn from, and whether the answer's is among them."""
     key = "series" if "series" in rows and rows["series"].notna().any() else "benchmark"
     picked: dict[str, pd.DataFrame] = {}
@@ -212,7 +212,7 @@ def _draw_side(ax: plt.Axes, rows: pd.DataFrame, access: str, source: str,
             lw=1.7 if source != "measured" else 1.2)
 
 
-def _panel(ax: plt.Axes, family: str, rows: pd.DataFrame, lead,  # noqa: ANN001
+def _panel(ax: plt.Axes, family: str, rows: pd.DataFrame, lead,
            as_of: pd.Timestamp) -> Panel:
     series, matched = pick_series(rows, lead)
     drawn = pd.concat(series.values()) if series else rows.iloc[0:0]
@@ -265,7 +265,7 @@ def _legend(fig: plt.Figure, sources: set[str], faint: bool) -> None:
                frameon=False, fontsize=7.5)
 
 
-def frontiers_plot(points: pd.DataFrame, paths: list[Path], answer=None,  # noqa: ANN001
+def frontiers_plot(points: pd.DataFrame, paths: list[Path], answer=None,
                    as_of: pd.Timestamp | str | None = None,
                    columns: tuple[int, ...] = (3,)) -> FrontierChart:
     """Draw the small multiples once per column count (a wide and a phone layout).

@@ -203,7 +203,7 @@ def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
     return (f"{SOURCE_NAMES.get(source, source)}: {lead} {_lag_sentence(estimates)} {scope}")
 
 
-def build_headline(tables, measured_dir: bool = False) -> Headline:  # noqa: ANN001
+def build_headline(tables, measured_dir: bool = False) -> Headline:
     """The headline of a report's tables (ReportTables)."""
     from openvsclosed.report.answer import build_answer
     from openvsclosed.report.validity import invalid_note

@@ -120,7 +120,7 @@ def _months(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
 
 
-def answer_numbers(answer) -> list[tuple[str, str, str]]:  # noqa: ANN001  (Answer)
+def answer_numbers(answer) -> list[tuple[str, str, str]]:
     """The three numbers: (big text, what it is, CSS class)."""
     leads = dict(answer.leads or {})
     side = max(("closed", "open"), key=lambda s: leads.get(s, 0))
@@ -139,7 +139,7 @@ def answer_numbers(answer) -> list[tuple[str, str, str]]:  # noqa: ANN001  (Answ
     return [lead, lag, (through, "the data run to this date", "")]
 
 
-def answer_html(head) -> str:  # noqa: ANN001  (Headline)
+def answer_html(head) -> str:
     """The answer block: one sentence, three numbers, how sure; or the older per-source text."""
     answer = getattr(head, "answer", None)
     if answer is not None:
@@ -185,13 +185,13 @@ def skipped_lines(skipped: list[dict]) -> list[str]:
     return lines
 
 
-def notes_html(head, skipped: list[dict]) -> str:  # noqa: ANN001
+def notes_html(head, skipped: list[dict]) -> str:
     """What the measured side is missing: notes to act on, skipped jobs summarised."""
     from openvsclosed.report.headline import skipped_note
 
     try:  # the headline's own list of skipped jobs: shown summarised below instead
         listed = skipped_note(skipped) if skipped else None
-    except Exception:  # noqa: BLE001  (a changed helper must not break the page)
+    except Exception:
         listed = None
     notes = [n for n in head.notes if n != listed]
     parts = [f"<p>{escape(n)}</p>" for n in notes]
@@ -238,7 +238,7 @@ def exclusions_html(table: DisplayTable | None) -> str:
             "</details>")
 
 
-def page(title: str, head, tables: list[DisplayTable], chart: tuple,  # noqa: ANN001
+def page(title: str, head, tables: list[DisplayTable], chart: tuple,
          figures: list[tuple[str, str]], panels: list | None = None,
          skipped: list[dict] | None = None) -> str:
     """The whole page, from the headline, the display tables and the figures.

@@ -32,6 +32,9 @@ TIE_POINTS = 1.0
 CURRENT_DAYS = 365
 """Pairs older than this before the family's newest pair do not decide its lead."""
 TIER_ORDER = ("independent", "same table", "like with like", "measured", "imported")
+TIER_WORDS = {"same table": "one table", "like with like": "two tables",
+              "independent": "independent evaluator"}
+"""How each tier of pair reads in prose (its own name, after "like with like", repeats it)."""
 PAIR_COLUMNS = ["family", "task", "tier", "series", "open_model", "closed_model", "open_score",
                 "closed_score", "gap", "leader", "date", "open_released", "closed_released",
                 "table", "source", "ci_low", "ci_high"]

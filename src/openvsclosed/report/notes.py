@@ -20,7 +20,7 @@ def closed_key_hint() -> str:
             if e.access == "closed" and e.api_key_env:
                 keys.setdefault(e.api_key_env, set()).add(e.organization)
         return ", ".join(f"{k} ({', '.join(sorted(v))})" for k, v in sorted(keys.items()))
-    except Exception:  # noqa: BLE001  (a hint must never break the report)
+    except Exception:
         return KEY_HINT
 
 

@@ -134,9 +134,12 @@ def _reaches(rows: pd.DataFrame, p: dict[str, Any]) -> tuple[bool | None, str]:
     ref = rows[rows["model"] == p["reference"]]
     opens = _released_by(rows[rows["access"] == "open"], p.get("by"))
     tol = float(p.get("tolerance", 0)) / 100
-    scored = []
+    scored, thin = [], []
     for _, mine in opens.groupby("model"):
         same, text = _pairs(mine, ref)
+        if len(same) == 1 and same[0][1]["score"] >= same[0][2]["score"] - tol:
+            thin.append(f"{mine['label'].iloc[0]} reaches it on its one comparable task: "
+                        + "; ".join(text))
         if len(same) < 2:
             continue
         wins = sum(a["score"] >= b["score"] - tol for _, a, b in same)
@@ -144,10 +147,15 @@ def _reaches(rows: pd.DataFrame, p: dict[str, Any]) -> tuple[bool | None, str]:
         scored.append((wins * 2 > len(same), wins / len(same), -deficit,
                        f"{mine['label'].iloc[0]} on {wins}/{len(same)}: " + "; ".join(text)))
     if not scored:
-        return None, "no open model released by then shares 2+ comparable tasks with it"
+        return None, ("no open model released by then shares 2+ comparable tasks with it"
+                      + (f"; {thin[0]}" if thin else ""))
     reached = [s for s in scored if s[0]]
     if reached:
         return True, "reaches it: " + max(reached, key=lambda s: (s[1], s[2]))[3]
+    if thin:  # "not reached" would rest on the absence of evidence, not on evidence
+        return None, ("not enough like-with-like data: " + thin[0] + " (2 or more are "
+                      "needed); closest of those with 2+: "
+                      + max(scored, key=lambda s: (s[1], s[2]))[3])
     return False, "closest: " + max(scored, key=lambda s: (s[1], s[2]))[3]
 
 

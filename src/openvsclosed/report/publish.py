@@ -41,7 +41,7 @@ FIGURES = [("assets/gap.png", "Gap per task (closed − open, points; right of z
             "size, so their best score is drawn as a horizontal line")]
 
 
-def display_tables(tables) -> list[DisplayTable]:  # noqa: ANN001  (ReportTables, see __init__)
+def display_tables(tables) -> list[DisplayTable]:
     """The report's tables as display rows, in reading order."""
     own = own_task_rows(tables.gap, tables.results)
     return [gap_rows(tables.gap), *([own] if own else []), claims_rows(tables.claims),
@@ -63,7 +63,7 @@ def own_task_rows(gap: pd.DataFrame, results: pd.DataFrame) -> DisplayTable | No
     return DisplayTable("own_tasks", "Your own tasks", table.header, rows, note, table.classes)
 
 
-def trace_frames(tables) -> dict[str, pd.DataFrame]:  # noqa: ANN001  (ReportTables)
+def trace_frames(tables) -> dict[str, pd.DataFrame]:
     """pairs.csv and exclusions.csv, so each number of the answer traces to its source.
 
     Every like-with-like pair the answer chose among (tier, series, table) and every published
@@ -79,7 +79,7 @@ def trace_frames(tables) -> dict[str, pd.DataFrame]:  # noqa: ANN001  (ReportTab
                            else pd.DataFrame(columns=["rule", "cells", "examples"]))}
 
 
-def answer_markdown(answer) -> str:  # noqa: ANN001  (Answer | None)
+def answer_markdown(answer) -> str:
     """The answer in one sentence, three numbers and how sure, as Markdown ('' when none)."""
     if answer is None:
         return ""
@@ -104,7 +104,7 @@ def plain(value: object) -> object:
     return None if missing(value) else str(value)
 
 
-def write_report(out_dir: Path, tables, title: str) -> list[Path]:  # noqa: ANN001
+def write_report(out_dir: Path, tables, title: str) -> list[Path]:
     """md/csv/tex per table, report.md (README-ready), report.json, index.html and PNGs."""
     out_dir = Path(out_dir)
     shown = display_tables(tables)

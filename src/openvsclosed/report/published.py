@@ -18,8 +18,6 @@ import pandas as pd
 from openvsclosed.report.protocol import Protocol, family_of, series_key
 from openvsclosed.report.sources import SourceData, load_sources, sources_dir
 
-CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
-"""Kept for report/reported.py's old import; source tables carry no confidence grade."""
 PROTOCOL_COLUMNS = ["table", "row_label", "version", "shots", "prompting", "reasoning", "tools",
                     "scaffold", "ran_by", "runner", "url", "same_key", "family", "series",
                     "same_series"]

@@ -57,7 +57,7 @@ def snapshot_date(text: str | None = None) -> str:
                           "YYYY-MM-DD (default: today, UTC).") from None
 
 
-def fallback_answer(tables) -> dict:  # noqa: ANN001  (ReportTables)
+def fallback_answer(tables) -> dict:
     """The answer's fields from the tables, for a headline built without an `Answer`."""
     gap = tables.gap
     sources = [s for s in ("independent", "reported", "measured", "imported")
@@ -87,7 +87,7 @@ def fallback_answer(tables) -> dict:  # noqa: ANN001  (ReportTables)
                   "family_leads": leads})
 
 
-def snapshot_summary(tables, title: str, day: str) -> dict:  # noqa: ANN001
+def snapshot_summary(tables, title: str, day: str) -> dict:
     """What the index and the feed keep of one snapshot."""
     answer = getattr(tables.headline, "answer", None)
     stored = plain(answer) if answer is not None else fallback_answer(tables)
@@ -100,7 +100,7 @@ def snapshot_summary(tables, title: str, day: str) -> dict:  # noqa: ANN001
             "models": [{"model": m, "access": a} for m, a in models]}
 
 
-def add_snapshot(site: Path, tables, title: str, day: str | None = None) -> Path:  # noqa: ANN001
+def add_snapshot(site: Path, tables, title: str, day: str | None = None) -> Path:
     """Write the report into `site/<day>/`, record its answer, rebuild the index and feed."""
     from openvsclosed.report.write import check_out_dir, write_all
 
@@ -111,7 +111,7 @@ def add_snapshot(site: Path, tables, title: str, day: str | None = None) -> Path
     return folder
 
 
-def finish_snapshot(site: Path, tables, title: str, day: str) -> list[Path]:  # noqa: ANN001
+def finish_snapshot(site: Path, tables, title: str, day: str) -> list[Path]:
     """After the report is in `site/<day>/`: its snapshot.json, then the index and the feed."""
     write_atomic(Path(site) / day / SNAPSHOT, json.dumps(
         snapshot_summary(tables, title, day), indent=1, ensure_ascii=False) + "\n")

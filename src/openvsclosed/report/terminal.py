@@ -48,7 +48,7 @@ def rich_table(table: DisplayTable, columns: list[str] | None = None,
     return out
 
 
-def print_headline(console: Console, head) -> None:  # noqa: ANN001  (Headline)
+def print_headline(console: Console, head) -> None:
     """The answer at a glance: a paragraph per source, the notes to act on, the families."""
     console.rule("The answer at a glance", style="bold")
     if getattr(head, "answer", None) is not None:
@@ -79,7 +79,7 @@ def compact_families(table: DisplayTable) -> DisplayTable:
                         table.classes)
 
 
-def print_report(console: Console, tables) -> None:  # noqa: ANN001  (ReportTables)
+def print_report(console: Console, tables) -> None:
     """Warnings, the headline, measured scores, the gap per task and the claims' verdicts."""
     for warning in tables.warnings:
         say(console, ("warning:", "yellow"), f" {warning}")

@@ -38,7 +38,7 @@ def check_out_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_all(out_dir: Path, tables, title: str) -> list[Path]:  # noqa: ANN001  (ReportTables)
+def write_all(out_dir: Path, tables, title: str) -> list[Path]:
     """Render every file into a temporary folder, then move them into `out_dir`."""
     from openvsclosed.report import ReportError
     from openvsclosed.report.lagfiles import write_source_lags
