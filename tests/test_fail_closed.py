@@ -322,3 +322,33 @@ def test_the_response_cache_follows_the_umask(tmp_path):
         os.umask(old)
     mode = (tmp_path / "cache" / "responses.sqlite").stat().st_mode & 0o777
     assert mode == 0o664, oct(mode)  # a colleague in the group can write it too
+
+
+def test_a_private_tasks_error_text_is_never_stored_or_printed(tmp_path):
+    from rich.console import Console
+
+    from openvsclosed.config import RunConfig
+    from openvsclosed.plan import plan_jobs
+    from openvsclosed.runner import run_jobs
+    from openvsclosed.store import ResultStore
+
+    secret = "Which vault on Isle Quorvant holds the amber ledger?"
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"question": secret, "answer": "Vell"}) + "\n"
+                    + json.dumps({"question": "Made-up filler?", "answer": "x"}) + "\n")
+    cfg = RunConfig.model_validate({
+        "name": "p", "models": [{"id": "f", "backend": "fake"}],
+        "tasks": [{"name": "own_p", "file": str(rows), "kind": "exact_match",
+                   "private": True}]})
+
+    def evaluate(lm, job):
+        raise RuntimeError(f"template failed on document {{'question': {secret!r}}}")
+
+    store = ResultStore(tmp_path / "r")
+    shown = tmp_path / "terminal.txt"
+    with shown.open("w") as fh:
+        summary = run_jobs(plan_jobs(cfg, store, env={}), store, evaluate=evaluate,
+                           load_model=lambda spec: "lm", console=Console(file=fh), env={})
+    assert summary.failed
+    for text in (store.failures_path.read_text(), shown.read_text()):
+        assert "Quorvant" not in text and "details withheld" in text

@@ -171,3 +171,18 @@ def test_a_model_never_publicly_available_stays_out_of_every_comparison(tmp_path
     table["models"][1]["available"] = "no"
     with pytest.raises(SourceError, match="available"):
         load_sources(write(tmp_path, table))
+
+
+def test_the_answer_says_which_families_rest_on_an_old_pair():
+    from openvsclosed.report.answer import _stale_text
+    from openvsclosed.report.headline import FamilyLead
+
+    def lead(family, date):
+        return FamilyLead(family=family, leader="tie", gap=0.1, open_model="o",
+                          closed_model="c", open_score=1.0, closed_score=1.1, date=date,
+                          protocol="p", source="reported")
+
+    text = _stale_text([lead("GSM8K", "2024-09-19"), lead("GPQA", "2026-07-27")], "2026-11-30")
+    assert "1 of these rest on a pair over a year older" in text and "GSM8K 2024-09" in text
+    assert "GPQA" not in text
+    assert _stale_text([lead("GPQA", "2026-07-27")], "2026-11-30") == ""

@@ -103,6 +103,9 @@ def scrub(text: str, models: list[ModelSpec], env: Mapping[str, str],
 
 
 USAGE_COUNTS = ("truncated", "refused")
+OWN_ERRORS = ("ApiError", "EgressRefused", "BudgetExceeded")
+"""Errors whose text this project writes itself and keeps free of row text (a private job's
+server reply is reduced to its status code): shown even for a private task."""
 """Meter counters that become record fields rather than usage entries."""
 
 
@@ -250,8 +253,16 @@ class RunProgress:
             self.fail(job, outcome.error_type, outcome.message)
 
     def fail(self, job: Job, error_type: str, message: str, *, final: bool = True) -> None:
-        """Log a failed attempt in failures.jsonl; a final one counts and advances the bar."""
+        """Log a failed attempt in failures.jsonl; a final one counts and advances the bar.
+
+        A private task's error text is withheld from the log and the terminal alike: an
+        exception from lm-eval, a template or a server may quote the rows it was handling.
+        """
         message = scrub(message, self.models, self.env)
+        if job.task.private and error_type not in OWN_ERRORS:
+            message = (f"{error_type or 'Error'} (details withheld: the task is private and an "
+                       "error may quote its rows; to see them, run a copy of the task without "
+                       "`private: true` on data you may show)")
         try:
             self.store.record_failure(FailureRecord(
                 key=job.key, model_id=job.model.id, task=job.task.name,

@@ -66,9 +66,10 @@ def build_answer(tables, data_through: str | None):
     records = int(km.get("n", 0) or 0)
     lead_text = _leads_text(counts, len(found))
     if median is not None:
-        top = "more" if high is None or math.isinf(high) else f"{high:.0f}"
-        interval = "" if low is None else f" (95% {low:.0f} to {top})"
-        lag_text = f"open models trail by about {median:.0f} months{interval}"
+        # one decimal: rounded to whole months, 7.6 (95% 4.5 to 8.4) read "8 (95% 4 to 8)"
+        top = "more" if high is None or math.isinf(high) else f"{high:.1f}"
+        interval = "" if low is None else f" (95% {low:.1f} to {top})"
+        lag_text = f"open models trail by about {median:.1f} months{interval}"
     elif bound is not None:
         lag_text = f"open models trail by at least {bound:.0f} months (median not yet estimable)"
     else:
@@ -80,12 +81,27 @@ def build_answer(tables, data_through: str | None):
     sureness = (f"{len(found)} task families, each decided by one like-with-like pair ("
                 + ", ".join(f"{n} {TIER_WORDS.get(t, t)}" for t, n in tiers.items())
                 + f") out of {len(pairs)} pairs; lag from {source or 'no'} data: Kaplan-Meier "
-                f"median over {records} closed records, {censored} censored.")
+                f"median over {records} closed records, {censored} censored."
+                + _stale_text(found, data_through))
     return Answer(sentence=sentence, leads=counts, lag_months=median, lag_low=low,
                   lag_high=None if high is None or math.isinf(high) else high,
                   lag_estimator=KM_NAME + (f" ({source})" if source else ""),
                   data_through=data_through or "", families=len(found), pairs=len(pairs),
                   censored=censored, sureness=sureness, family_leads=found)
+
+
+def _stale_text(found: list, data_through: str | None) -> str:
+    """Families whose newest like-with-like pair is over a year older than the data: said."""
+    end = pd.to_datetime(data_through or None, errors="coerce")
+    if pd.isna(end):
+        return ""
+    old = [f for f in found
+           if (end - pd.to_datetime(f.date, errors="coerce")).days > 365]
+    if not old:
+        return ""
+    names = ", ".join(f"{f.family} {str(f.date)[:7]}" for f in sorted(old, key=lambda f: f.date))
+    return (f" {len(old)} of these rest on a pair over a year older than the data ({names}): "
+            "newer tables stopped reporting those benchmarks.")
 
 
 def _leads_text(counts: dict[str, int], families: int) -> str:
