@@ -28,6 +28,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     cache = tmp_path_factory.getbasetemp() / "hf-cache"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
     monkeypatch.setenv("OVC_CACHE_DIR", str(cache / "openvsclosed"))  # the task-index cache
+    # an Epoch export the developer imported must not change what reports (and goldens) show
+    monkeypatch.setenv("OVC_EPOCH_HUB", str(cache / "no-epoch-hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
