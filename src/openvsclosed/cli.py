@@ -491,11 +491,13 @@ def report(
         if out_dir is not None:
             raise _usage_error("--site DIR and --out DIR: allowed: one or the other (--site "
                                "writes the report into DIR/<date>/).")
+        from openvsclosed.report.write import check_out_dir
+
         try:
             day = checked_date(snapshot_date)
+            out_dir = check_out_dir(site / day, "--site")  # named as the user gave it
         except ReportError as exc:
             raise _usage_error(str(exc)) from None
-        out_dir = site / day
     imported = []
     for path in import_paths or []:
         try:

@@ -105,7 +105,7 @@ def add_snapshot(site: Path, tables, title: str, day: str | None = None) -> Path
     from openvsclosed.report.write import check_out_dir, write_all
 
     day = snapshot_date(day)
-    folder = check_out_dir(Path(site) / day)
+    folder = check_out_dir(Path(site) / day, "--site")
     tables.files = write_all(folder, tables, title)
     finish_snapshot(site, tables, title, day)
     return folder

@@ -13,22 +13,25 @@ import shutil
 from pathlib import Path
 
 
-def check_out_dir(out_dir: Path) -> Path:
-    """`out_dir` made absolute, after checking it can hold a report (raises ReportError)."""
+def check_out_dir(out_dir: Path, flag: str = "--out") -> Path:
+    """`out_dir` made absolute, after checking it can hold a report (raises ReportError).
+
+    `flag` names the option the folder came from in the error (`--out` or `--site`).
+    """
     from openvsclosed.report import ReportError
 
     out_dir = Path(out_dir).absolute()
     shown = str(out_dir) if len(str(out_dir)) <= 200 else str(out_dir)[:200] + "…"
     try:
         if out_dir.exists() and not out_dir.is_dir():
-            raise ReportError(f"--out: {shown} is a file; allowed: a folder (created when "
+            raise ReportError(f"{flag}: {shown} is a file; allowed: a folder (created when "
                               "missing; report files in it are replaced).")
         if len(out_dir.name) > 200:
-            raise ReportError(f"--out: {shown}: a folder name of {len(out_dir.name)} "
+            raise ReportError(f"{flag}: {shown}: a folder name of {len(out_dir.name)} "
                               "characters; allowed: up to 200.")
         out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReportError(f"--out: cannot use {shown} ({exc.strerror or exc}); allowed: a "
+        raise ReportError(f"{flag}: cannot use {shown} ({exc.strerror or exc}); allowed: a "
                           "folder you can write to.") from None
     parent = out_dir.parent
     if not os.access(parent, os.W_OK | os.X_OK) or (out_dir.is_dir()
