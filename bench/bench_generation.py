@@ -1,13 +1,17 @@
 """CPU bench: batched greedy generation vs lm-eval's `hf` batch-1 loop on SmolLM2-135M.
 
-Loads the SmolLM2 GGUF once and runs each workload through lm-eval's `simple_evaluate` twice on
-the same model object: with lm-eval's own `HFLM` at batch size 1 (what `lm_eval --model hf`
-runs) and with `FastHFLM` (`models/fast_gen.py`). Reports the `generate_until` wall and process
-CPU time, generated tokens per second, and how many completions are identical, character for
-character, to lm-eval's.
+Loads the SmolLM2 GGUF once and runs each workload through lm-eval's `simple_evaluate` on the
+same model object: with lm-eval's own `HFLM` at batch size 1 (what `lm_eval --model hf` runs)
+and with `FastHFLM` (`models/fast_gen.py`), interleaved (plain, fast, plain, fast, ... for
+`--rounds`), so both sides see the same load on a shared machine. Reports the `generate_until`
+wall and process CPU time per round, generated tokens per second, how many completions are
+identical, character for character, to lm-eval's, and our prefill's share: prefill runs the
+same prompt tokens as lm-eval's loop, so `plain / prefill` bounds any speedup from batching the
+decoding alone. The load average is printed before and after each round.
 
     OVC_DATA_DIR=../shared/benchmarks .venv/bin/python bench/bench_generation.py
-        [--arc-limit 40] [--gsm8k-limit 5] [--only arc|gsm8k] [--threads 2] [--out FILE]
+        [--arc-limit 40] [--gsm8k-limit 5] [--only arc|gsm8k] [--threads 2] [--rounds 2]
+        [--out FILE]
 
 Defaults are `configs/small.yaml`'s generation jobs: ARC-Easy by chat (chat template, 40
 questions) and GSM8K 5-shot (5 questions).
@@ -83,6 +87,7 @@ def main() -> None:
     parser.add_argument("--gsm8k-limit", type=int, default=5)
     parser.add_argument("--only", choices=["arc", "gsm8k"], default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="plain/fast pairs per workload")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -104,32 +109,42 @@ def main() -> None:
         workloads = [w for w in workloads if args.only in w[1]]
     rows = []
     for label, task, shots, limit, chat in workloads:
-        plain_meter, plain_out = run(plain, task, shots, limit, chat, manager)
-        fast.fast_stats.clear()
-        fast_meter, fast_out = run(fast, task, shots, limit, chat, manager)
-        stats = dict(fast.fast_stats)
-        row = {
-            "workload": label, "task": task, "limit": limit,
-            "plain_s": round(plain_meter.seconds, 1), "fast_s": round(fast_meter.seconds, 1),
-            "speedup": round(plain_meter.seconds / fast_meter.seconds, 2),
-            "plain_cpu_s": round(plain_meter.cpu_seconds, 1),
-            "fast_cpu_s": round(fast_meter.cpu_seconds, 1),
-            "cpu_speedup": round(plain_meter.cpu_seconds / fast_meter.cpu_seconds, 2),
-            "plain_tokens": plain_meter.tokens,
-            "fast_tokens": stats.get("generated_tokens", 0),
-            "plain_tok_per_s": round(plain_meter.tokens / plain_meter.seconds, 1),
-            "fast_tok_per_s": round(stats.get("generated_tokens", 0) / fast_meter.seconds, 1),
-            "fast_stats": stats,
-            **compare(fast_out, plain_out, task, fast.tokenizer),
-        }
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        for round_no in range(1, args.rounds + 1):
+            load_before = os.getloadavg()[0]
+            plain_meter, plain_out = run(plain, task, shots, limit, chat, manager)
+            fast.fast_stats.clear()
+            fast_meter, fast_out = run(fast, task, shots, limit, chat, manager)
+            stats = dict(fast.fast_stats)
+            prefill_s = stats.get("prefill_ms", 0) / 1000
+            row = {
+                "workload": label, "round": round_no, "task": task, "limit": limit,
+                "load_avg_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "plain_s": round(plain_meter.seconds, 1), "fast_s": round(fast_meter.seconds, 1),
+                "speedup": round(plain_meter.seconds / fast_meter.seconds, 2),
+                "plain_cpu_s": round(plain_meter.cpu_seconds, 1),
+                "fast_cpu_s": round(fast_meter.cpu_seconds, 1),
+                "cpu_speedup": round(plain_meter.cpu_seconds / fast_meter.cpu_seconds, 2),
+                "fast_prefill_s": round(prefill_s, 1),
+                "bound_plain_over_prefill": round(plain_meter.seconds / prefill_s, 2)
+                if prefill_s else None,
+                "plain_tokens": plain_meter.tokens,
+                "fast_tokens": stats.get("generated_tokens", 0),
+                "plain_tok_per_s": round(plain_meter.tokens / plain_meter.seconds, 1),
+                "fast_tok_per_s": round(stats.get("generated_tokens", 0) / fast_meter.seconds,
+                                        1),
+                "fast_stats": stats,
+                **compare(fast_out, plain_out, task, fast.tokenizer),
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     info = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads "
                        f"{args.threads}", "torch": torch.__version__,
             "model_load_s": round(load_s, 1)}
     print(json.dumps(info))
     if args.out:
-        args.out.write_text(json.dumps({"rows": rows, **info}, indent=1))
+        part = args.out.with_name(args.out.name + ".part")  # atomic: temp file, then rename
+        part.write_text(json.dumps({"rows": rows, **info}, indent=1))
+        os.replace(part, args.out)
 
 
 if __name__ == "__main__":

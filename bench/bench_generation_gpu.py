@@ -4,8 +4,9 @@ For the day a GPU is lent. Needs no download, no datasets and no project install
 prompts (a shared few-shot-like block, questions of different lengths), LLaMA models of
 Llama-3.2-1B and Llama-3.1-8B shapes with random weights in bf16, a tokenizer from `--tokenizer`
 (any `save_pretrained` folder; default: a small byte-level BPE trained here on made-up text).
-`fast_hf.py` / `fast_gen.py` are loaded by file path. Random weights never write a stop string,
-so every completion runs to `--new-tokens`: the same work for every path.
+`fast_hf.py` is loaded by file path (its sibling modules through `fast_hf.sibling`). Random
+weights never write a stop string, so every completion runs to `--new-tokens`: the same work
+for every path.
 
 Per model: lm-eval's `HFLM.generate_until` at batch size 1 (what `lm_eval --model hf` runs) and
 at `--plain-batch` (lm-eval's own batching: every row runs until the batch's last stops), our
@@ -131,7 +132,6 @@ def main() -> None:
     from lm_eval.models.huggingface import HFLM
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    load_module("ovc_fast_gen", "fast_gen.py")
     fast_hf = load_module("ovc_fast_hf", "fast_hf.py")
     tok = tokenizer(args.tokenizer)
     texts = prompts(args.prompts)

@@ -55,14 +55,77 @@ def test_same_completions_as_lm_eval_batch_1_with_a_token_cap():
     assert fast.generator == FAST_GENERATOR
 
 
-@pytest.mark.parametrize("long_prompt", [0, 10_000])
-def test_prompts_one_by_one_or_in_one_padded_forward_give_the_same(monkeypatch, long_prompt):
-    monkeypatch.setattr("openvsclosed.models.fast_gen.LONG_PROMPT", long_prompt)
+@pytest.mark.parametrize(("long_prompt", "slack", "device"), [
+    (0, 1.1, "cpu"),  # every prompt alone, caches merged
+    (10_000, 1.0, "cpu"),  # groups of equal length, merged
+    (10_000, 100.0, "cpu"),  # one padded group
+    (0, 1.1, "gpu"),  # a GPU's plan: the batch in one padded forward
+])
+def test_prefill_groups_merged_or_one_padded_forward_give_the_same(monkeypatch, long_prompt,
+                                                                   slack, device):
+    from openvsclosed.models import greedy_batch
+
+    monkeypatch.setattr(greedy_batch, "LONG_PROMPT", long_prompt)
+    monkeypatch.setattr(greedy_batch, "PREFILL_SLACK", slack)
+    real_groups = greedy_batch.prefill_groups
+    seen: list[int] = []
+
+    def groups(batch, p, on_cpu):
+        made = real_groups(batch, p, device == "cpu")
+        seen.append(len(made))
+        return made
+
+    monkeypatch.setattr(greedy_batch, "prefill_groups", groups)
     fast, plain = pair()
     got, expected = both(fast, plain, {"until": ["\n\n"], "max_gen_toks": 10})
     assert got == expected
     padded = fast.fast_stats["padded_prompt_tokens"] > fast.fast_stats["prompt_tokens"]
-    assert padded == (long_prompt > 0)
+    assert padded == (long_prompt > 0 and slack > 1.0 or device == "gpu")
+    assert (seen == [1]) == (slack == 100.0 or device == "gpu")
+
+
+def test_decoding_writes_the_cache_in_place_and_grows_it_past_its_room():
+    from openvsclosed.models.kv_cache import growing_cache
+
+    keys = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    cache = growing_cache([(keys, -keys)], room=1)
+    layer = cache.layers[0]
+    buffer = layer.key_buffer
+    for step in range(3):
+        new = torch.full((2, 3, 1, 5), float(step))
+        k, v = cache.update(new, -new, 0)
+        assert torch.equal(k, torch.cat([keys] + [torch.full((2, 3, 1, 5), float(i))
+                                                  for i in range(step + 1)], dim=2))
+        assert torch.equal(v, -k)
+        assert (layer.key_buffer is buffer) == (step == 0)  # in place while there is room
+    cache.batch_select_indices(torch.tensor([1]))
+    assert cache.get_seq_length() == 7 and torch.equal(cache.layers[0].keys[0], k[1])
+
+
+def test_fast_paths_load_by_file_path_without_the_package_dependencies(tmp_path):
+    """A GPU bench loads `fast_hf.py` by path where the package's own dependencies are absent."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import openvsclosed.models.fast_hf as fast_hf
+
+    script = f"""
+import importlib.util, sys
+sys.modules["openvsclosed.config"] = None  # the package's own dependencies: unimportable
+spec = importlib.util.spec_from_file_location("ovc_fast_hf", {str(fast_hf.__file__)!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules["ovc_fast_hf"] = module
+spec.loader.exec_module(module)
+assert not hasattr(sys.modules["openvsclosed.models"], "__file__")  # a bare package
+assert module.sibling("fast_gen").BatchedGreedy.__module__ == "openvsclosed.models.greedy_batch"
+print(module.FastHFLM.__mro__[1].__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "PackedScorer"
+    assert Path(fast_hf.__file__).name == "fast_hf.py"
 
 
 def test_stop_strings_end_each_sequence_where_lm_eval_does():

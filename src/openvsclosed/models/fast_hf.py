@@ -1,39 +1,32 @@
-"""Fast log-likelihood scoring for local `hf` models: lm-eval's `hf` answers, less recomputation.
+"""`FastHFLM`: lm-eval's `hf` model, same answers, faster log-likelihoods and greedy generation.
 
-`FastHFLM` is lm-eval's `HFLM` with `_loglikelihood_tokens` replaced; tokenization, truncation
-and everything else stay lm-eval's. Each request's tokens are cut exactly as `HFLM` cuts them
-(the last `max_length + 1` tokens of context + continuation, the last one not fed), then:
+Tokenization, truncation and everything else stay lm-eval's `HFLM`'s; two paths are replaced:
 
-1. requests with the same (truncated) context share one packed row: the context once, then
-   every continuation's tokens, each attending to the context and to itself only (a custom 4D
-   attention mask) with position ids restarted where the context ends;
-2. contexts that share a long token prefix (MMLU's few-shot block of a subject) are clustered;
-   the prefix runs once and its KV cache is expanded under every row of the cluster;
-3. the output head is applied only at the positions that predict continuation tokens, and the
-   log-softmax is taken there alone;
-4. rows are sorted by length and batched by a token budget, so padding is small.
+- `_loglikelihood_tokens`: packed rows, shared prefixes run once, the output head only where a
+  continuation is scored (`models/packed_scoring.py`). Results come back in request order with
+  lm-eval's `(log-likelihood, is_greedy)` and go to the cache hook like `HFLM`'s. The first call
+  checks a few requests against `HFLM`'s own path; on a mismatch (an attention implementation
+  that ignores custom masks, say) it warns and scores plainly for the rest of the model's life.
+- `generate_until`: greedy requests batched (`models/fast_gen.py`), lm-eval's batch-1
+  completions token for token; anything else goes to lm-eval's loop.
 
-Results come back in request order with lm-eval's `(log-likelihood, is_greedy)` and go to the
-cache hook like `HFLM`'s. The first call checks a few requests against `HFLM`'s own path; on a
-mismatch (an attention implementation that ignores custom masks, say) it warns and falls back
-to plain scoring for the rest of the model's life. This module imports nothing from
-openvsclosed, so a bench script can load it by file path alone.
+`fast_scoring` / `fast_generation` false give lm-eval's own paths. These modules import only one
+another from openvsclosed, so a bench script can load this file by path (`sibling`).
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
+import importlib
 import logging
+import sys
+import types
 from collections import defaultdict
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from lm_eval.models.huggingface import HFLM
 from lm_eval.models.utils import _add_special_kwargs, has_bos_prefix
-from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -43,67 +36,44 @@ FAST_GENERATOR = "ovc-fast-generation"
 PLAIN_GENERATOR = "lm-eval-hf"
 
 
-def _fast_gen() -> Any:
-    """`fast_gen`, also when this file was loaded by path (a bench on a bare GPU machine)."""
-    try:
-        from openvsclosed.models import fast_gen
-    except ImportError:
-        import importlib.util
-        import sys
-        from pathlib import Path
+def sibling(name: str) -> Any:
+    """`openvsclosed.models.<name>`, also where only this folder's files are at hand.
 
-        if "ovc_fast_gen" not in sys.modules:
-            spec = importlib.util.spec_from_file_location(
-                "ovc_fast_gen", Path(__file__).with_name("fast_gen.py"))
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules["ovc_fast_gen"] = module
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        fast_gen = sys.modules["ovc_fast_gen"]
-    return fast_gen
+    A bench on a bare GPU machine loads this file by path, without the package's own
+    dependencies (pydantic, typer): then `openvsclosed` and `openvsclosed.models` are stood up
+    as bare packages over this folder, so the fast paths' modules import one another as usual.
+    """
+    try:
+        return importlib.import_module(f"openvsclosed.models.{name}")
+    except ImportError:
+        if "openvsclosed.models" in sys.modules and getattr(
+                sys.modules["openvsclosed.models"], "__file__", None):
+            raise  # the real package is there: its error is the one to see
+    folder = Path(__file__).resolve().parent
+    for package, path in (("openvsclosed", folder.parent), ("openvsclosed.models", folder)):
+        if package not in sys.modules:
+            module = types.ModuleType(package)
+            module.__path__ = [str(path)]
+            sys.modules[package] = module
+    return importlib.import_module(f"openvsclosed.models.{name}")
 
 
 def _gguf_parsed_once() -> Any:
     """Parse a GGUF file once while loading (`models/gguf_once.py`); a no-op if unavailable."""
     try:
-        from openvsclosed.models.gguf_once import gguf_parsed_once
+        return sibling("gguf_once").gguf_parsed_once()
     except ImportError:
         import contextlib
 
         return contextlib.nullcontext()
-    return gguf_parsed_once()
 
+
+PackedScorer = sibling("packed_scoring").PackedScorer
 Request = tuple[Any, list[int], list[int]]
 
 
-@dataclass
-class _Cont:
-    """One distinct continuation of one context, and the requests that asked for it."""
-
-    targets: list[int]
-    requests: list[int]
-    positions: list[int] = field(default_factory=list)  # row positions whose logits score it
-
-
-@dataclass
-class _Row:
-    """One context (minus its cluster prefix) followed by the inputs of its continuations."""
-
-    tokens: list[int]
-    positions: list[int]
-    segments: list[int]  # 0: context suffix, j > 0: continuation j's tail
-    conts: list[_Cont]
-
-
-def _lcp(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-class FastHFLM(HFLM):
-    """lm-eval's `hf` model with a prefix-sharing log-likelihood scorer (same answers, faster)."""
+class FastHFLM(PackedScorer, HFLM):
+    """lm-eval's `hf` model: packed log-likelihoods, batched greedy generation, same answers."""
 
     scorer = FAST_SCORER
 
@@ -114,7 +84,7 @@ class FastHFLM(HFLM):
         """`fast_batch_tokens`: new tokens per forward (+1/8 per prefix token); None: by memory.
 
         `fast_scoring` / `fast_generation` False: lm-eval's own log-likelihood / generation
-        path; `fast_gen_batch`: prompts generated at once (None: 32 on CPU, by memory on GPU).
+        path; `fast_gen_batch`: prompts generated at once (None: 64 on CPU, by memory on GPU).
         """
         with _gguf_parsed_once():
             super().__init__(*args, **kwargs)
@@ -133,7 +103,7 @@ class FastHFLM(HFLM):
         """`HFLM.generate_until`'s completions, greedy ones batched (`models/fast_gen.py`)."""
         if not self.fast_generation or not requests:
             return super().generate_until(requests, disable_tqdm)
-        return _fast_gen().fast_generate_until(self, requests, disable_tqdm,
+        return sibling("fast_gen").fast_generate_until(self, requests, disable_tqdm,
                                                super().generate_until, self.fast_stats)
 
     # ---- tokenization: lm-eval's, with the strings encoded in batches first ----------------
@@ -250,221 +220,3 @@ class FastHFLM(HFLM):
             if not abs(a - b) <= tol:
                 return f"self-check log-likelihood {a:.6f} vs lm-eval's {b:.6f}"
         return None
-
-    # ---- planning --------------------------------------------------------------------------
-    def _window(self, ctx: list[int], cont: list[int]) -> tuple[list[int], list[int]]:
-        """`HFLM`'s truncation: context part and continuation of the last max_length+1 tokens."""
-        assert len(ctx) > 0 and 0 < len(cont) <= self.max_length
-        window = (ctx + cont)[-(self.max_length + 1):]
-        return window[: len(window) - len(cont)], cont
-
-    def _plan(self, requests: list[Request],
-              budget: int) -> list[tuple[list[int], list[_Row]]]:
-        """Clusters of (shared prefix, rows); the cluster with an empty prefix holds the rest."""
-        contexts: dict[tuple[int, ...], dict[tuple[int, ...], _Cont]] = {}
-        truncated = 0
-        for i, (_, ctx, cont) in enumerate(requests):
-            c, t = self._window(ctx, cont)
-            truncated += len(ctx) + len(cont) > self.max_length + 1
-            conts = contexts.setdefault(tuple(c), {})
-            conts.setdefault(tuple(t), _Cont(list(t), [])).requests.append(i)
-        if truncated:
-            log.warning("%d requests longer than max_length %d were truncated from the left, "
-                        "as lm-eval's hf does", truncated, self.max_length)
-        ordered = sorted(contexts)
-        clusters: list[list[tuple[int, ...]]] = []
-        shared: list[int] = []
-        for c in ordered:
-            if clusters:
-                lcp = _lcp(clusters[-1][-1], c)
-                new = min(shared[-1], lcp) if len(clusters[-1]) > 1 else lcp
-                if new >= 16 and (len(clusters[-1]) == 1 or 2 * new >= shared[-1]):
-                    clusters[-1].append(c)
-                    shared[-1] = new
-                    continue
-            clusters.append([c])
-            shared.append(0)
-        plan: list[tuple[list[int], list[_Row]]] = []
-        loose: list[_Row] = []
-        for members, lcp in zip(clusters, shared, strict=True):
-            p = min([lcp] + [len(c) - 1 for c in members])
-            if (len(members) - 1) * p < self.fast_min_saved_tokens:
-                p = 0
-            rows = [r for c in members for r in self._rows(c, p, contexts[c], budget)]
-            if p:
-                plan.append((list(members[0][:p]), rows))
-            else:
-                loose.extend(rows)
-        if loose:
-            plan.append(([], loose))
-        return plan
-
-    def _rows(self, ctx: tuple[int, ...], p: int, conts: dict[Any, _Cont],
-              budget: int) -> list[_Row]:
-        """Packed rows for one context; continuations spill into more rows past the budget."""
-        suffix = list(ctx[p:])
-        rows: list[_Row] = []
-        row: _Row | None = None
-        for cont in conts.values():
-            tail = cont.targets[:-1]
-            if row is None or (len(row.tokens) - len(suffix) + len(tail) > budget // 2
-                               and row.conts):  # only many long choices spill the context
-                row = _Row(list(suffix), list(range(p, len(ctx))), [0] * len(suffix), [])
-                rows.append(row)
-            start, seg = len(row.tokens), len(row.conts) + 1
-            row.tokens += tail
-            row.positions += range(len(ctx), len(ctx) + len(tail))
-            row.segments += [seg] * len(tail)
-            cont.positions = [len(suffix) - 1, *range(start, start + len(tail))]
-            row.conts.append(copy.copy(cont))
-        return rows
-
-    def _budget(self) -> int:
-        """Tokens per forward: given, else 2048 on CPU, else what a third of free memory holds."""
-        if self.fast_batch_tokens:
-            return int(self.fast_batch_tokens)
-        if self.device.type != "cuda":
-            return 2048
-        cfg = self.model.config
-        hidden = int(getattr(cfg, "hidden_size", 4096))
-        layers = int(getattr(cfg, "num_hidden_layers", 32))
-        inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
-        heads = int(getattr(cfg, "num_attention_heads", 32))
-        kv = int(getattr(cfg, "num_key_value_heads", heads)) * (hidden // heads)
-        size = torch.finfo(self.model.dtype).bits // 8
-        per_token = size * (2 * layers * kv + 6 * hidden + 2 * inter) + 12 * cfg.vocab_size
-        free, _ = torch.cuda.mem_get_info(self.device)
-        return int(max(1024, min(262144, free // 3 // per_token)))
-
-    # ---- execution ----------------------------------------------------------------------
-    def _fast_scores(self, requests: list[Request], disable_tqdm: bool,
-                     count: bool = True) -> list[tuple[float, bool]]:
-        results: list[tuple[float, bool] | None] = [None] * len(requests)
-        budget = self._budget()
-        plan = self._plan(requests, budget)
-        pbar = tqdm(total=len(requests), disable=disable_tqdm or self.rank != 0,
-                    desc="Running loglikelihood requests (ovc fast scoring)")
-        for prefix, rows in plan:
-            cache = self._prefix_cache(prefix, count) if prefix else None
-            rows.sort(key=lambda r: -len(r.tokens))
-            start = 0
-            while start < len(rows):
-                batch = self._next_batch(rows, start, budget, len(prefix))
-                start += len(batch)
-                for cont, answer in self._score_batch(batch, prefix, cache, count):
-                    for i in cont.requests:
-                        results[i] = answer
-                        if requests[i][0] is not None:
-                            self.cache_hook.add_partial("loglikelihood", requests[i][0], answer)
-                    pbar.update(len(cont.requests))
-        pbar.close()
-        assert all(r is not None for r in results)
-        return results  # type: ignore[return-value]
-
-    def _next_batch(self, rows: list[_Row], start: int, budget: int, prefix: int) -> list[_Row]:
-        """Rows (longest first) while they fit the budget and padding stays small.
-
-        CPUs pay for every padded token (a fifth at most); GPUs pay more for each extra forward
-        than for padding (up to 3x the real tokens).
-        """
-        slack = 1.2 if self.device.type == "cpu" else 3.0
-        width, real, end = len(rows[start].tokens), 0, start
-        while end < len(rows):
-            n, real_next = end - start + 1, real + len(rows[end].tokens)
-            if end > start and (n * (width + prefix // 8) > budget
-                                or n * width > slack * real_next):
-                break
-            real, end = real_next, end + 1
-        return rows[start:end]
-
-    def _autocast(self) -> Any:
-        return torch.autocast(device_type=self.device.type, dtype=self.mixed_precision_dtype,
-                              enabled=self.mixed_precision_dtype is not None)
-
-    def _prefix_cache(self, prefix: list[int], count: bool) -> Any:
-        ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
-        with torch.no_grad(), self._autocast(), self._head_on([0], [len(prefix) - 1]):
-            out = self.model(input_ids=ids, use_cache=True)
-        if count:
-            self.fast_stats["prefix_tokens"] += len(prefix)
-            self.fast_stats["forward_calls"] += 1
-        cache = next(out[k] for k in ("cache", "past_key_values") if k in out)
-        if hasattr(cache, "layers"):  # transformers >= 4.56
-            return [(layer.keys, layer.values) for layer in cache.layers]
-        return list(zip(cache.key_cache, cache.value_cache, strict=True))
-
-    @staticmethod
-    def _expanded(prefix_kv: list[tuple[torch.Tensor, torch.Tensor]], n: int) -> Any:
-        """A fresh cache holding the prefix's keys and values for `n` rows (no deepcopy)."""
-        from transformers import DynamicCache
-
-        cache = DynamicCache()
-        for i, (k, v) in enumerate(prefix_kv):
-            cache.update(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1), i)
-        return cache
-
-    def _cache_arg(self) -> str:
-        """The KV cache argument: `cache` in transformers 5.2x, `past_key_values` before."""
-        params = inspect.signature(self.model.forward).parameters
-        return "cache" if "cache" in params else "past_key_values"
-
-    def _head_on(self, rows: list[int], cols: list[int]) -> Any:
-        """Run the output head only on hidden states at (rows, cols): logits come back (1, N, V)."""
-        head = self.model.get_output_embeddings()
-        index = (torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device))
-
-        def gather(_module: Any, args: tuple) -> tuple:
-            return (args[0][index].unsqueeze(0), *args[1:])
-
-        class _Hook:
-            def __enter__(self) -> None:
-                self.handle = head.register_forward_pre_hook(gather)
-
-            def __exit__(self, *exc: Any) -> None:
-                self.handle.remove()
-
-        return _Hook()
-
-    def _score_batch(self, batch: list[_Row], prefix: list[int], cache: Any,
-                     count: bool) -> list[tuple[_Cont, tuple[float, bool]]]:
-        width, p, dev = max(len(r.tokens) for r in batch), len(prefix), self.device
-        ids = torch.full((len(batch), width), self.tokenizer.pad_token_id or 0, dtype=torch.long)
-        pos = torch.zeros((len(batch), width), dtype=torch.long)
-        seg = torch.full((len(batch), width), -1, dtype=torch.long)
-        rows, cols, targets = [], [], []
-        for b, row in enumerate(batch):
-            n = len(row.tokens)
-            ids[b, :n] = torch.tensor(row.tokens)
-            pos[b, :n] = torch.tensor(row.positions)
-            seg[b, :n] = torch.tensor(row.segments)
-            for cont in row.conts:
-                rows += [b] * len(cont.positions)
-                cols += cont.positions
-                targets += cont.targets
-        q, seg = torch.arange(width, device=dev), seg.to(dev)
-        allowed = (q[None, None, :] <= q[None, :, None]) & (
-            (seg[:, None, :] == 0) | (seg[:, None, :] == seg[:, :, None]))
-        dtype = self.mixed_precision_dtype or self.model.dtype
-        mask = torch.zeros((len(batch), 1, width, p + width), dtype=dtype, device=dev)
-        mask[:, 0, :, p:].masked_fill_(~allowed, torch.finfo(dtype).min)  # prefix: all visible
-        kwargs: dict[str, Any] = {"input_ids": ids.to(dev), "position_ids": pos.to(dev),
-                                  "attention_mask": mask, "use_cache": cache is not None}
-        if cache is not None:
-            kwargs[self._cache_arg()] = self._expanded(cache, len(batch))
-        with torch.no_grad(), self._autocast(), self._head_on(rows, cols):
-            logits = self.model(**kwargs).logits[0]
-        logprobs = F.log_softmax(logits, dim=-1, dtype=self.softmax_dtype)
-        target = torch.tensor(targets, device=dev)
-        picked = logprobs.gather(1, target[:, None])[:, 0].cpu()  # summed in lm-eval's dtype
-        greedy = (logprobs.argmax(-1) == target).tolist()
-        if count:
-            self.fast_stats["row_tokens"] += sum(len(r.tokens) for r in batch)
-            self.fast_stats["padded_tokens"] += len(batch) * width
-            self.fast_stats["forward_calls"] += 1
-        out, k = [], 0
-        for row in batch:
-            for cont in row.conts:
-                m = len(cont.positions)
-                out.append((cont, (float(picked[k:k + m].sum()), all(greedy[k:k + m]))))
-                k += m
-        return out
