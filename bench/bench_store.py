@@ -33,7 +33,12 @@ print(time.perf_counter() - start)
 """
 
 
-def build(root: Path, n_records: int, n_samples: int) -> None:
+def build(root: Path, n_records: int, n_samples: int, max_samples: int | None = None) -> None:
+    """Made-up records (50 tasks per model) with `n_samples` per document, up to `max_samples`.
+
+    With `max_samples`, record i holds a deterministic count in [n_samples, max_samples], so
+    file sizes vary the way real tasks' do.
+    """
     from openvsclosed.schema import (
         JobKeyFields,
         MetricRecord,
@@ -49,6 +54,8 @@ def build(root: Path, n_records: int, n_samples: int) -> None:
     for i in range(n_records):
         model, task = f"model-{i // tasks:03d}", f"task_{i % tasks:02d}"
         access = "open" if (i // tasks) % 2 else "closed"
+        count = n_samples if max_samples is None else \
+            n_samples + (i * 7919) % (max_samples - n_samples + 1)
         fields = JobKeyFields(key_scheme=2, model={"backend": "fake", "args": {"seed": i}},
                               task=task, num_fewshot=0, limit=None, seed=[0, 1, 2, 3],
                               protocol="native", lm_eval_version="0.4.13", lm_eval_task=task,
@@ -56,9 +63,9 @@ def build(root: Path, n_records: int, n_samples: int) -> None:
         samples = [SampleRecord(task=task, doc_id=d, doc_hash=f"h{d}", filter="none",
                                 target="A", scores={"acc": float((d * 7 + i) % 3 == 0)},
                                 resps=[["A"]], filtered_resps=["A"])
-                   for d in range(n_samples)]
+                   for d in range(count)]
         store.put(ResultRecord(
-            key=fields.key(), key_fields=fields, task=task, n=n_samples,
+            key=fields.key(), key_fields=fields, task=task, n=count,
             model=ModelIdentity(id=model, label=model, access=access, organization="Org",
                                 backend="fake", released=f"2024-{1 + (i // tasks) % 12:02d}-01"),
             metrics=[MetricRecord(name="acc", filter="none", value=0.5, stderr=0.05)],
@@ -68,6 +75,7 @@ def build(root: Path, n_records: int, n_samples: int) -> None:
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) and last output line of `cmd` run in a fresh child."""
     probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
              "out = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
              "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "

@@ -1,7 +1,9 @@
 import re
 from datetime import datetime, timezone
 
-from openvsclosed.catalog import API_BACKENDS, LOCAL_BACKENDS, load_catalog, load_wire_profiles
+from openvsclosed.backends import API as API_BACKENDS
+from openvsclosed.backends import LOCAL as LOCAL_BACKENDS
+from openvsclosed.catalog import load_catalog, load_wire_profiles
 
 REQUIRED_OPEN = {
     "llama-65b", "llama-2-70b-chat", "llama-3-8b-instruct", "llama-3-70b-instruct",

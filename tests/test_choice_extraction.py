@@ -48,3 +48,15 @@ def test_hellaswag_helpers_on_a_made_up_document():
     assert "Baking: A person mixes flour and water. They" in text
     assert "A. knead the dough. well." in text and "D. paint the oven." in text
     assert utils.hellaswag_target(doc) == "A"
+
+
+def test_no_answer_is_defined_once_and_every_filter_writes_it():
+    from openvsclosed import harvest, owntask
+
+    assert harvest.NO_ANSWER == utils.NO_ANSWER == "[no answer]"
+    assert harvest.chat_answer_filters().NO_ANSWER is harvest.NO_ANSWER
+    assert owntask.extract_number([["no digits here"]], [{}]) == [[harvest.NO_ANSWER]]
+    assert owntask.extract_short([["   "]], [{}]) == [[harvest.NO_ANSWER]]
+    assert owntask.extract_choice([["I cannot tell."]], [{}]) == [[harvest.NO_ANSWER]]
+    for path in (UTILS.parent.parent.parent).glob("*.py"):  # no module spells it again
+        assert '"[no answer]"' not in path.read_text(), path

@@ -39,6 +39,7 @@ def test_every_command_is_documented_in_the_readme(command):
     assert f"openvsclosed {command}" in (REPO / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_run_resume_dry_run_and_report(tmp_path, toy_mirror):
     config = toy_config(tmp_path, toy_mirror)
     first = invoke("run", str(config))
@@ -101,6 +102,7 @@ def test_models_lists_the_catalog():
         assert needle in result.output
 
 
+@pytest.mark.slow
 def test_report_published_only_and_import(tmp_path):
     out = tmp_path / "pub"
     result = invoke("report", "--published-only", "--out", str(out),
@@ -142,6 +144,7 @@ def test_report_imports_plain_lm_eval_results(tmp_path):
     assert bad.exit_code == 2 and "not an lm_eval results file" in bad.output
 
 
+@pytest.mark.slow
 def test_validate_routes_chat_apis_instead_of_rejecting(tmp_path):
     """Under protocol native a chat API runs each task's chat variant; never a refusal."""
     config = tmp_path / "v.yaml"

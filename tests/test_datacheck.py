@@ -103,3 +103,23 @@ def test_an_environment_mirror_overriding_the_configs_is_named(tmp_path, monkeyp
     text = " ".join(result.output.split())
     assert result.exit_code == 2
     assert f"OVC_DATA_DIR ({exported}) overrides the config's data_dir ({configured})" in text
+
+
+def test_a_pandas_task_exits_2_naming_the_format_and_a_dry_run_skips_it(tmp_path, toy_mirror,
+                                                                        no_model_loads):
+    import shutil
+
+    from tests.test_taskindex import PANDAS_TASK
+
+    tasks = shutil.copytree(TOY_TASKS, tmp_path / "tasks")
+    (tasks / "ovc_toy_pickled.yaml").write_text(PANDAS_TASK)
+    config = _config(tmp_path, toy_mirror, tasks=("ovc_toy_pickled",))
+    config.write_text(config.read_text().replace(json.dumps(str(TOY_TASKS)),
+                                                 json.dumps(str(tasks))))
+    result = CliRunner().invoke(app, ["run", str(config)], catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "pandas (for ovc_toy_pickled" in text and "parquet" in text
+    assert "Traceback" not in result.output
+    dry = CliRunner().invoke(app, ["run", str(config), "--dry-run"], catch_exceptions=False)
+    assert dry.exit_code == 0 and "file format refused" in dry.output, dry.output

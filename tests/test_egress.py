@@ -97,6 +97,7 @@ def test_a_backslash_url_is_one_paragraph_in_dry_run_and_run(tmp_path, monkeypat
         assert "backslash" in text and "(this machine)" not in text
 
 
+@pytest.mark.slow
 def test_proxy_variables_and_redirects_carry_no_private_row(tmp_path, monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", "sk-ovc-unused-000000")
     with bad_server("ok") as (proxy_url, proxied), bad_server("ok") as (local_url, local), \
@@ -118,6 +119,7 @@ def test_proxy_variables_and_redirects_carry_no_private_row(tmp_path, monkeypatc
     assert "not followed for a private task" in failure.message
 
 
+@pytest.mark.slow
 def test_keep_samples_on_a_private_task_keeps_text_but_caches_no_reply(tmp_path, monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", "sk-ovc-unused-000000")
     with bad_server("ok") as (url, seen):

@@ -121,6 +121,7 @@ def test_a_missing_ledger_starts_at_zero_and_a_bad_one_raises(tmp_path):
         read_ledger(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_good_ledger_lets_the_run_pay_and_record(tmp_path, toy_mirror, counting_server,
                                                    monkeypatch):
     _, url = counting_server
@@ -326,8 +327,8 @@ def test_a_private_tasks_error_text_is_never_stored_or_printed(tmp_path):
     from rich.console import Console
 
     from openvsclosed.config import RunConfig
+    from openvsclosed.executors.local import run_jobs
     from openvsclosed.plan import plan_jobs
-    from openvsclosed.runner import run_jobs
     from openvsclosed.store import ResultStore
 
     secret = "Which vault on Isle Quorvant holds the amber ledger?"

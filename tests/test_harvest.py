@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timezone
 
 import numpy as np
@@ -11,8 +12,8 @@ from openvsclosed.harvest import (
     leaf_tasks,
     to_float,
 )
-from openvsclosed.plan import make_job
-from openvsclosed.schema import MetricRecord
+from openvsclosed.jobs import make_job
+from openvsclosed.schema import MetricRecord, ResultRecord, split_metric
 from tests.helpers import captured_results, run_config
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -48,10 +49,11 @@ def test_primary_metric_preference_and_request():
     ms = [MetricRecord(name=n, filter=f, value=0.1) for n, f in
           [("acc", "none"), ("acc_norm", "none"), ("exact_match", "flexible-extract"),
            ("exact_match", "strict-match")]]
-    assert choose_primary(ms) == "acc_norm,none"
-    assert choose_primary(ms[2:]) == "exact_match,strict-match"
-    assert choose_primary(ms, "exact_match") == "exact_match,strict-match"
-    assert choose_primary(ms, "exact_match,flexible-extract") == "exact_match,flexible-extract"
+    assert choose_primary(ms) == ("acc_norm", "none")
+    assert choose_primary(ms[2:]) == ("exact_match", "strict-match")
+    assert choose_primary(ms, "exact_match") == ("exact_match", "strict-match")
+    assert choose_primary(ms, "exact_match,flexible-extract") == ("exact_match",
+                                                                  "flexible-extract")
     with pytest.raises(HarvestError, match="acc_norm,none"):
         choose_primary(ms, "f1")
 
@@ -59,7 +61,8 @@ def test_primary_metric_preference_and_request():
 def test_group_record_sums_leaves_and_keeps_samples():
     rec = record_for(captured_results())
     assert leaf_tasks(captured_results(), "ovc_toy") == ["ovc_toy_mc", "ovc_toy_mc_b"]
-    assert rec.n == 12 and rec.primary_metric == "acc,none"
+    assert rec.n == 12 and (rec.primary_name, rec.primary_filter) == ("acc", "none")
+    assert rec.primary_metric == "acc,none"  # lm-eval's label, for display and older callers
     assert rec.metric().value == pytest.approx(0.25)
     assert len(rec.samples) == 12 and {s.task for s in rec.samples} == {"ovc_toy_mc",
                                                                           "ovc_toy_mc_b"}
@@ -79,3 +82,26 @@ def test_leaf_record_and_na_stderr():
 def test_missing_task_is_an_error():
     with pytest.raises(HarvestError, match="no results"):
         record_for(captured_results(), task="absent")
+
+
+def test_a_record_stores_metric_and_filter_apart_and_an_old_joined_one_still_reads():
+    rec = record_for(captured_results(), task="ovc_toy_mc")
+    stored = json.loads(rec.model_dump_json())
+    assert "primary_metric" not in stored
+    assert (stored["primary_name"], stored["primary_filter"]) == ("acc_norm", "none")
+    old = {k: v for k, v in stored.items() if k not in ("primary_name", "primary_filter")}
+    old |= {"schema_version": 2, "primary_metric": "acc_norm,none"}  # as schema 2 wrote it
+    again = ResultRecord.model_validate(old)
+    assert (again.primary_name, again.primary_filter) == ("acc_norm", "none")
+    assert again.metric() == rec.metric() and again.metric().value is not None
+    assert again.key == rec.key and again.key_fields.key() == rec.key_fields.key() == rec.key
+    assert again.model_dump(exclude={"schema_version"}) == rec.model_dump(
+        exclude={"schema_version"})
+
+
+def test_metric_lookup_by_name_filter_or_lm_evals_label():
+    rec = record_for(captured_results(), task="ovc_toy_mc")
+    assert rec.metric("acc", "none") is rec.metric("acc,none") is rec.metric("acc")
+    assert rec.metric("acc", "strict-match") is None and rec.metric("f1") is None
+    assert split_metric("exact_match,get-answer") == ("exact_match", "get-answer")
+    assert split_metric("acc") == ("acc", None)

@@ -1,4 +1,4 @@
-from openvsclosed.plan import make_job
+from openvsclosed.jobs import make_job
 from tests.helpers import run_config
 
 
@@ -48,7 +48,7 @@ def test_key_recomputed_from_fields_matches():
 
 
 def _all_keys(cfg):
-    from openvsclosed.plan import all_jobs
+    from openvsclosed.jobs import all_jobs
 
     return {(j.model.id, j.task.name, j.protocol): j.key for j in all_jobs(cfg)}
 
@@ -77,7 +77,8 @@ def test_key_follows_the_task_definition_files(tmp_path):
 
 
 def test_key_follows_our_chat_variant_and_its_filter_code():
-    from openvsclosed.tasks import PACKAGE_TASKS, task_definition_hash, task_files
+    from openvsclosed.taskhash import task_definition_hash
+    from openvsclosed.taskindex import PACKAGE_TASKS, task_files
 
     defined = task_files([PACKAGE_TASKS])
     assert task_definition_hash("ovc_arc_easy_chat", defined)
@@ -124,3 +125,15 @@ def test_key_follows_protocol_and_generation_settings():
     trio = {native[("closed-c", "ovc_toy", "chat")], reasoning[("closed-c", "ovc_toy", "chat")],
             harder[("closed-c", "ovc_toy", "chat")]}
     assert len(trio) == 3
+
+
+def test_every_file_of_a_list_include_is_in_the_task_hash(tmp_path):
+    from openvsclosed.taskhash import task_definition_hash
+    from openvsclosed.taskindex import task_files
+
+    (tmp_path / "_base_a").write_text("output_type: generate_until\n")
+    (tmp_path / "_base_b").write_text("doc_to_text: '{{question}}'\n")
+    (tmp_path / "my_task.yaml").write_text("include: [_base_a, _base_b]\ntask: my_task\n")
+    before = task_definition_hash("my_task", task_files([tmp_path]))
+    (tmp_path / "_base_b").write_text("doc_to_text: 'Q: {{question}}'\n")  # the second include
+    assert task_definition_hash("my_task", task_files([tmp_path])) != before

@@ -259,3 +259,21 @@ def test_a_record_never_followed_is_not_counted_as_censored():
     lags = pd.DataFrame({"lag_months": [2.0, 0.0, 5.0], "censored": [False, True, True]})
     km = km_summary(lags, boot=20)
     assert km["records"] == 2 and km["censored"] == 1
+
+
+def test_write_epoch_lag_returns_what_to_print_and_the_files(tmp_path):
+    from openvsclosed.report.epoch import write_epoch_lag
+
+    if not EPOCH_CSV.is_file():
+        _required("../shared/reference beside the checkout")
+    printed = write_epoch_lag(EPOCH_CSV, boot=100)
+    assert printed.files == [] and len(printed.lines) == 3
+    assert "Records (Epoch 2024)" in printed.lines[0] and "GPT-4 (original)" in printed.lines[1]
+    assert printed.lines[2].startswith("Per benchmark, ours vs Epoch's notebook: ")
+    written = write_epoch_lag(EPOCH_CSV, tmp_path / "out", boot=100)
+    assert written.lines[:3] == printed.lines and "epoch_frontiers.png" in written.lines[3]
+    names = sorted(p.name for p in written.files)
+    assert names == sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert {"epoch_lag.md", "epoch_lag_vs_epoch.csv", "epoch_frontiers.png",
+            "epoch_lag_over_time.png"} <= set(names)
+    assert (tmp_path / "out" / "epoch_frontiers.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,9 +3,10 @@
 import pytest
 from rich.console import Console
 
+from openvsclosed.executors.local import run_jobs
 from openvsclosed.models import load_model
 from openvsclosed.plan import plan_jobs
-from openvsclosed.runner import LmEvalEvaluator, run_jobs
+from openvsclosed.runner import LmEvalEvaluator
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import build_task_manager
 from tests.conftest import TOY_TASKS

@@ -6,6 +6,7 @@ each gives its line or its one-paragraph error, never a MarkupError or a traceba
 
 import json
 
+import pytest
 import yaml
 from rich.console import Console
 from typer.testing import CliRunner
@@ -38,6 +39,7 @@ def test_say_and_cell_print_brackets_verbatim():
     assert BRACKETS in text and "ray[client]" in text and "arc[/x]easy" in text
 
 
+@pytest.mark.slow
 def test_a_bracketed_server_error_mid_run_fails_its_job_and_the_next_model_runs(tmp_path,
                                                                                monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", "sk-ovc-unused-000000")
@@ -62,6 +64,7 @@ def test_a_bracketed_server_error_mid_run_fails_its_job_and_the_next_model_runs(
     assert BRACKETS in store.failures()[0].message
 
 
+@pytest.mark.slow
 def test_brackets_in_task_names_and_config_paths_are_one_paragraph(tmp_path, toy_mirror):
     weird = tmp_path / "cfg["
     weird.mkdir()

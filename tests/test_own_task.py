@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from openvsclosed.cli import app
 from openvsclosed.config import ConfigError, RunConfig
+from openvsclosed.executors.local import run_jobs
+from openvsclosed.jobs import all_jobs
 from openvsclosed.models import load_model
 from openvsclosed.owntask import check_own_task
 from openvsclosed.owntaskfiles import task_include_paths
-from openvsclosed.plan import all_jobs, plan_jobs
-from openvsclosed.runner import LmEvalEvaluator, run_jobs
+from openvsclosed.plan import plan_jobs
+from openvsclosed.runner import LmEvalEvaluator
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import build_task_manager
 

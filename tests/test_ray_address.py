@@ -42,6 +42,7 @@ def test_a_port_where_something_else_listens_is_refused_in_seconds():
     assert "is not an address" in refused_within("127.0.0.1:99999", 1)
 
 
+@pytest.mark.slow
 def test_ray_client_addresses_need_the_client_and_say_how_to_install_it(monkeypatch, tmp_path,
                                                                         toy_mirror):
     real = importlib.util.find_spec

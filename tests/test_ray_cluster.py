@@ -10,6 +10,8 @@ from tests.conftest import require_module
 from tests.helpers import run_config
 from tests.ray_helpers import contained_ray_env, run_on_ray, scores
 
+pytestmark = pytest.mark.slow  # a real Ray cluster: the slow tier
+
 ray = require_module("ray")
 
 

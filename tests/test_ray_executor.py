@@ -10,13 +10,16 @@ import time
 import pytest
 
 from openvsclosed.budget import Budget, read_ledger
+from openvsclosed.executors.local import run_jobs
 from openvsclosed.plan import plan_jobs
-from openvsclosed.runner import LmEvalEvaluator, run_jobs
+from openvsclosed.runner import LmEvalEvaluator
 from openvsclosed.store import ResultStore
 from openvsclosed.tasks import build_task_manager
 from tests.conftest import TOY_TASKS, require_module
 from tests.helpers import run_config
 from tests.ray_helpers import QUIET, StallOnce, contained_ray_env, run_on_ray, scores
+
+pytestmark = pytest.mark.slow  # a real Ray cluster: the slow tier
 
 ray = require_module("ray")
 

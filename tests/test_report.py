@@ -471,3 +471,66 @@ def test_a_failing_report_leaves_the_old_one_untouched(tmp_path, monkeypatch):
         build_report(_one_model_store(tmp_path, "llama-like-70b"), out, reported=False)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_figures_drawn_in_children_are_the_figures_drawn_in_place(tmp_path):
+    from openvsclosed.report.forks import ForkPool
+    from openvsclosed.report.plots import gap_plot
+
+    gap = gap_by_task(pd.DataFrame([
+        {"task": "t", "model": m, "label": m, "access": a, "source": "measured", "score": s,
+         "stderr": 0.02, "n": 100, "metric": "acc,none"}
+        for m, a, s in (("o", "open", 0.5), ("c", "closed", 0.6))]))
+    with ForkPool(children=2) as forked:
+        child = forked.submit(gap_plot, gap, tmp_path / "child.png")
+    with ForkPool(children=1) as in_place:
+        here = in_place.submit(gap_plot, gap, tmp_path / "here.png")
+    assert child.result() == tmp_path / "child.png" and here.result() == tmp_path / "here.png"
+    assert (tmp_path / "child.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_a_figure_failing_in_a_child_fails_the_report_there(tmp_path, monkeypatch):
+    import threading
+
+    from openvsclosed.report.forks import ForkPool
+
+    # idle threads other tests left behind would make the pool draw in place
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+    def full_disk():
+        raise OSError(28, "No space left on device")
+
+    forks = ForkPool(children=2)
+    figures = [forks.submit(full_disk), forks.submit(len, "abc"), forks.submit(len, "ab")]
+    with pytest.raises(OSError, match="No space left"):
+        forks.wait()
+    assert [f.running for f in figures] == [False] * 3 and figures[2].result() == 2
+    import os
+
+    assert ForkPool(children=2).submit(os.getpid).result() != os.getpid()  # drawn in a child
+
+
+def test_report_reads_each_record_once(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from openvsclosed import recordfile
+
+    reads: list[Path] = []
+    real = recordfile.read_bytes
+
+    def counted(path):
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(recordfile, "read_bytes", counted)
+    monkeypatch.setattr(Path, "read_text", _refuse_records(Path.read_text))
+    build_report(FIXTURES / "store", tmp_path / "out", reported=False)
+    records = sorted((FIXTURES / "store" / "records").glob("*/*/*.json"))
+    assert records and sorted(reads) == records  # each once, none twice
+
+
+def _refuse_records(read_text):
+    def guarded(self, *args, **kwargs):
+        assert not (self.suffix == ".json" and "records" in self.parts), f"read again: {self}"
+        return read_text(self, *args, **kwargs)
+    return guarded

@@ -6,8 +6,8 @@ import pytest
 from rich.console import Console
 
 from openvsclosed.config import ConfigError
+from openvsclosed.executors.local import run_jobs
 from openvsclosed.plan import plan_jobs
-from openvsclosed.runner import run_jobs
 from openvsclosed.store import ResultStore
 from tests.helpers import captured_results, run_config
 
@@ -136,3 +136,159 @@ def test_secrets_never_reach_the_failure_log(tmp_path, capsys):
         for cut in range(8, len(secret) + 1):  # not even a long piece of it survives
             assert secret[:cut] not in text and secret[-cut:] not in text
     assert "$OVC_TEST_KEY" in logged
+
+
+class MeteredLM:
+    """A loaded API-like model: a usage meter, and `for_job` calls remembered."""
+
+    def __init__(self, name):
+        from openvsclosed.models.usage import UsageMeter
+
+        self.name, self.meter, self.flags = name, UsageMeter(), []
+
+    def for_job(self, private, loopback_only):
+        self.flags.append((private, loopback_only))
+
+
+class Batched(Recorder):
+    """`ovc_toy` goes to a provider batch (paid for, not finished); the rest answer at once."""
+
+    def load_model(self, spec):
+        super().load_model(spec)
+        return MeteredLM(spec.id)
+
+    def evaluate(self, lm, job):
+        from openvsclosed.models.batchwait import BatchPending
+
+        if job.task.name == "ovc_toy":
+            lm.meter.add(requests=4, spent_usd=0.25, cost_usd=0.25)
+            raise BatchPending("2 of 4 requests answered",
+                               batches=[f"batch_{job.model.id}: in_progress, 2/4 done"])
+        lm.meter.add(requests=4, spent_usd=0.01, cost_usd=0.01)
+        return super().evaluate(lm, job)
+
+
+def test_a_job_waiting_in_a_provider_batch_is_neither_stored_nor_failed(tmp_path):
+    store, shown = ResultStore(tmp_path / "r"), tmp_path / "terminal.txt"
+    plan = plan_jobs(run_config(), store, env={})
+    with shown.open("w") as fh:
+        summary = run_jobs(plan, store, evaluate=Batched().evaluate,
+                           load_model=Batched().load_model, console=Console(file=fh, width=200),
+                           env={})
+    assert summary.exit_code == 0 and not summary.failed and len(summary.done) == 2
+    assert [(j.model.id, j.task.name, why) for j, why in summary.waiting] == [
+        ("open-a", "ovc_toy", "2 of 4 requests answered"),
+        ("open-b", "ovc_toy", "2 of 4 requests answered")]
+    assert {r.task for r in store.records()} == {"ovc_toy_mc"}  # the waiting ones: no file
+    assert not store.failures_path.exists()
+    assert summary.spent_usd == pytest.approx(2 * 0.25 + 2 * 0.01)  # paid while waiting counts
+    text = shown.read_text()
+    assert "… open-a × ovc_toy: waiting in provider batch (2 of 4 requests answered); run the " \
+           "same command again to collect" in " ".join(text.split())
+    assert "batch_open-b: in_progress, 2/4 done" in text and "✗" not in text
+    again = Recorder()
+    run(store, again)  # the next run picks the waiting jobs up again
+    assert sorted(t for _, t in again.evals) == ["ovc_toy", "ovc_toy"]
+
+
+def test_each_job_tells_the_model_its_privacy_through_for_job(tmp_path):
+    lms = []
+
+    class Remember(Batched):
+        def load_model(self, spec):
+            lms.append(super().load_model(spec))
+            return lms[-1]
+
+    cfg = run_config(tasks=[{"name": "ovc_toy_mc"}, {"name": "ovc_toy", "keep_samples": False}])
+    store = ResultStore(tmp_path)
+    run_jobs(plan_jobs(cfg, store, env={}), store, evaluate=Remember().evaluate,
+             load_model=Remember().load_model, console=QUIET, env={})
+    assert lms and all(lm.flags == [(False, False), (True, False)] for lm in lms)
+    assert not hasattr(lms[0], "private")  # the call, not attributes, when the model has it
+
+
+class ReplayExecutor:
+    """Another executor: attempts jobs in reverse order and emits the events by hand."""
+
+    def __init__(self, rec):
+        self.rec = rec
+
+    def run(self, plan, store, *, console=None, env=None):
+        from openvsclosed.events import JobFinished, ModelLoaded, Status
+        from openvsclosed.runner import RunSummary, attempt
+        from openvsclosed.sinks import driver_sinks
+
+        summary = RunSummary()
+        with driver_sinks(plan, store, summary, console, env) as emit:
+            for job in reversed(plan.pending):
+                emit(ModelLoaded(job.model))
+                emit(Status(job.label))
+                lm = self.rec.load_model(job.model)
+                emit(JobFinished(job, attempt(job, lm, self.rec.evaluate, env)))
+        return summary
+
+
+def test_any_executor_emitting_events_stores_and_prints_what_the_local_one_does(tmp_path):
+    import re
+
+    from openvsclosed.executors import Executor
+    from openvsclosed.executors.local import LocalExecutor
+
+    def outputs(executor: Executor, root):
+        store, shown = ResultStore(root), root.with_suffix(".txt")
+        plan = plan_jobs(run_config(), store, env={})
+        with shown.open("w") as fh:
+            summary = executor.run(plan, store, console=Console(file=fh, width=200), env={})
+        lines = {re.sub(r"\d+\.\d s\)", "s)", line) for line in shown.read_text().splitlines()
+                 if line[:1] in "✓✗-…"}  # the job lines (the bar's last state aside)
+        records = {(r.model.id, r.task, r.key, tuple((m.name, m.value) for m in r.metrics))
+                   for r in store.records()}
+        failures = {(f.model_id, f.task, f.error_type, f.message) for f in store.failures()}
+        return summary, lines, records, failures
+
+    rec = Recorder(fail_tasks=["ovc_toy"])
+    local = outputs(LocalExecutor(evaluate=rec.evaluate, load_model=rec.load_model),
+                    tmp_path / "local")
+    replay = outputs(ReplayExecutor(Recorder(fail_tasks=["ovc_toy"])), tmp_path / "replay")
+    assert local[1:] == replay[1:] and len(local[2]) == 2 and len(local[3]) == 2
+    assert "✗ open-a × ovc_toy: RuntimeError: evaluation exploded" in local[1]
+    assert len(local[1]) == 4
+    for summary in (local[0], replay[0]):
+        assert summary.exit_code == 1 and len(summary.done) == len(summary.failed) == 2
+        loads = 1 if summary is local[0] else 2  # the replay loads once per job
+        assert sorted(summary.models_loaded) == sorted(["open-a", "open-b"] * loads)
+
+
+def test_a_record_the_disk_refuses_is_a_logged_failure_with_its_spend_kept(tmp_path):
+    from openvsclosed.events import JobFinished, Outcome
+    from openvsclosed.runner import RunSummary
+    from openvsclosed.sinks import driver_sinks
+
+    store = ResultStore(tmp_path)
+    plan = plan_jobs(run_config(), store, env={})
+    job = plan.pending[0]
+    record = Recorder().evaluate  # a real record, built as a worker would
+    from openvsclosed.runner import run_one
+
+    done = run_one(job, "lm", record).model_copy(update={"usage": {"spent_usd": 0.5}})
+
+    def refuse(_record):
+        raise OSError(28, "No space left on device")
+
+    store.put = refuse
+    summary = RunSummary()
+    with driver_sinks(plan, store, summary, QUIET, {}) as emit:
+        emit(JobFinished(job, Outcome("done", record=done)))
+    [(failed, message)] = summary.failed
+    assert failed == job and "No space left" in message and not summary.done
+    assert summary.spent_usd == 0.5
+    assert [f.error_type for f in store.failures()] == ["OSError"]
+
+
+def test_the_runner_never_imports_an_executor():
+    import subprocess
+    import sys
+
+    code = ("import sys, openvsclosed.runner, openvsclosed.sinks; "
+            "assert not [m for m in sys.modules if m.startswith('openvsclosed.executors')]")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,6 +6,7 @@ Every question here is made up.
 
 import json
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -62,6 +63,7 @@ def test_scrub_comes_before_the_cut():
     assert scrub(text, cfg.models, {"OVC_BAD_KEY": KEY}).endswith("$OVC_BAD_KEY tail")
 
 
+@pytest.mark.slow
 def test_a_reflected_key_straddling_the_cut_leaves_no_piece_anywhere(tmp_path, monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", KEY)
     assert KEY_AT < 200 < KEY_AT + len(KEY)
@@ -75,6 +77,7 @@ def test_a_reflected_key_straddling_the_cut_leaves_no_piece_anywhere(tmp_path, m
     assert not leaked, leaked
 
 
+@pytest.mark.slow
 def test_a_private_tasks_error_reply_is_never_stored_or_printed(tmp_path, monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", KEY)
     with bad_server("echo") as (url, seen):
@@ -88,6 +91,7 @@ def test_a_private_tasks_error_reply_is_never_stored_or_printed(tmp_path, monkey
         assert row["q"] not in text and "skerry" not in text
 
 
+@pytest.mark.slow
 def test_a_non_private_error_reply_is_still_shown(tmp_path, monkeypatch):
     monkeypatch.setenv("OVC_BAD_KEY", KEY)
     with bad_server("echo") as (url, _):

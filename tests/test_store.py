@@ -1,7 +1,9 @@
 import os
 
+import pandas as pd
 import pytest
 
+from openvsclosed.recordframe import doc_scores, records_frame
 from openvsclosed.store import ResultStore, StoreError, write_atomic
 from tests.helpers import captured_results
 from tests.test_harvest import record_for
@@ -85,3 +87,83 @@ def test_failures_are_appended(tmp_path):
         store.record_failure(FailureRecord(key=f"k{i}", model_id="m", task="t", error_type="E",
                                            message="boom", at=datetime.now(timezone.utc)))
     assert [f.key for f in store.failures()] == ["k0", "k1"]
+
+
+def _stored(tmp_path):
+    store = ResultStore(tmp_path)
+    rec = record_for(captured_results())
+    assert rec.samples  # the tests below are about a record that has them
+    return store, rec, store.put(rec)
+
+
+def test_has_parses_only_the_record_before_its_samples(tmp_path, monkeypatch):
+    import json
+
+    from openvsclosed import store as store_module
+
+    _, rec, path = _stored(tmp_path)
+    parsed = []
+    real = json.loads
+
+    def spy(text, *args, **kwargs):
+        parsed.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.json, "loads", spy)
+    assert ResultStore(tmp_path).has(rec.model.id, rec.task, rec.key)
+    assert len(parsed) == 1 and '"doc_id"' not in parsed[0]
+    assert len(parsed[0]) < len(path.read_text()) / 2
+
+
+@pytest.mark.parametrize("layout", ["compact", "samples first", "indent 2"])
+def test_a_record_in_another_layout_still_reads(tmp_path, layout):
+    import json
+
+    _, rec, path = _stored(tmp_path)
+    data = json.loads(path.read_text())
+    if layout == "compact":  # e.g. an older writer without indent
+        text = json.dumps(data)
+    elif layout == "samples first":
+        text = json.dumps({"samples": data.pop("samples"), **data}, indent=1)
+    else:
+        text = json.dumps(data, indent=2)
+    path.write_text(text)
+    reader = ResultStore(tmp_path)
+    assert reader.has(rec.model.id, rec.task, rec.key)
+    assert reader.get(rec.model.id, rec.task, rec.key) == rec
+    assert [(r, s) for r, s in reader.scored()] == [
+        (rec.model_copy(update={"samples": []}), doc_scores(rec))]
+    assert reader.problems == []
+
+
+@pytest.mark.parametrize("cut", ["mid-samples", "before the brace"])
+def test_a_record_cut_inside_its_samples_is_not_finished(tmp_path, cut):
+    _, rec, path = _stored(tmp_path)
+    text = path.read_bytes()
+    path.write_bytes(text[: len(text) // 2 + len(text) // 4] if cut == "mid-samples"
+                     else text.rstrip()[:-1])
+    reader = ResultStore(tmp_path)
+    assert not reader.has(rec.model.id, rec.task, rec.key)
+    assert list(reader.scored()) == [] and len(reader.problems) == 2
+
+
+def test_scored_gives_the_frame_that_full_records_give(tmp_path):
+    store, rec, _ = _stored(tmp_path)
+    store.put(rec.model_copy(update={"task": "other_task"}))
+    read = list(ResultStore(tmp_path).scored())
+    assert all(not r.samples for r, _ in read)
+    fast = records_frame([r for r, _ in read], [s for _, s in read])
+    pd.testing.assert_frame_equal(fast, store.to_frame())
+    assert fast.loc[0, "doc_scores"] == doc_scores(rec) and doc_scores(rec)
+
+
+def test_a_record_whose_samples_cannot_pair_is_skipped_by_the_report_reader(tmp_path):
+    import json
+
+    _, rec, path = _stored(tmp_path)
+    data = json.loads(path.read_text())
+    del data["samples"][0]["doc_id"]
+    path.write_text(json.dumps(data, indent=1))
+    reader = ResultStore(tmp_path)
+    assert list(reader.scored()) == []
+    assert any(str(path) in p and "doc_id" in p for p in reader.problems), reader.problems

@@ -28,13 +28,14 @@ class BudgetExceeded(Exception):
     """The next request would take spending past the cap: nothing more is sent."""
 
 
-def _holder() -> str:
+def holder() -> str:
+    """This process as the ledger names a reservation's owner (host and pid)."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(holder: str) -> bool:
+def alive(owner: str) -> bool:
     """Whether a reservation's process still runs (same host; other hosts are trusted)."""
-    host, _, pid = holder.rpartition(":")
+    host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True
     try:
@@ -71,13 +72,13 @@ class Budget:
                     f"the next request (about ${usd:.6f}) would take spending past the budget "
                     f"of ${self.max_usd:g} (spent ${ledger['spent_usd']:.6f}"
                     + (f" in {self.root}, all runs" if self.root else "") + ")")
-            me = _holder()
+            me = holder()
             ledger["reserved"][me] = ledger["reserved"].get(me, 0.0) + usd
 
     def settle(self, reserved: float, actual: float) -> None:
         """Replace a reservation by what the request really cost."""
         with self._ledger() as ledger:
-            me = _holder()
+            me = holder()
             left = ledger["reserved"].get(me, 0.0) - reserved
             if left > 1e-12:
                 ledger["reserved"][me] = left
@@ -92,7 +93,7 @@ class Budget:
         with self._lock:
             if self.root is None:
                 ledger = {"spent_usd": self.spent_usd,
-                          "reserved": {_holder(): self.reserved_usd} if self.reserved_usd else {}}
+                          "reserved": {holder(): self.reserved_usd} if self.reserved_usd else {}}
                 yield ledger
                 self.spent_usd = ledger["spent_usd"]
                 self.reserved_usd = sum(ledger["reserved"].values())
@@ -102,7 +103,7 @@ class Budget:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
                     ledger = read_ledger(self.root)
-                    dead = {h: v for h, v in ledger["reserved"].items() if not _alive(h)}
+                    dead = {h: v for h, v in ledger["reserved"].items() if not alive(h)}
                     # a process killed mid-request may have been billed: count it as paid
                     ledger["spent_usd"] += sum(dead.values())
                     ledger["reserved"] = {h: v for h, v in ledger["reserved"].items()

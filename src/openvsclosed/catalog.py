@@ -14,12 +14,19 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from openvsclosed.backends import backend as backend_entry
 from openvsclosed.schema import Access
 
-LOCAL_BACKENDS = ("hf", "vllm", "fake")
-"""Backends that run weights on this machine through lm-eval."""
-API_BACKENDS = ("openai", "anthropic", "gemini", "openai-compatible")
-"""Backends that call a provider's HTTP API with a key from the environment."""
+
+class BatchPrice(BaseModel):
+    """The provider's batch price (results within a day), dated and sourced like the list one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_per_m: float = Field(ge=0, allow_inf_nan=False)
+    output_per_m: float = Field(ge=0, allow_inf_nan=False)
+    as_of: date
+    source: str
 
 
 class Price(BaseModel):
@@ -31,6 +38,8 @@ class Price(BaseModel):
     output_per_m: float = Field(ge=0, allow_inf_nan=False)
     as_of: date
     source: str
+    batch: BatchPrice | None = None
+    """What the same tokens cost through the provider's batch API; None where no page says."""
 
 
 class WireProfile(BaseModel):
@@ -121,13 +130,16 @@ class CatalogEntry(BaseModel):
             if via.price:
                 fields.update(input_per_m=via.price.input_per_m,
                               output_per_m=via.price.output_per_m)
-        elif self.backend in API_BACKENDS:
+        elif backend_entry(self.backend).is_api:
             fields.update(api_model=self.api_model, api_key_env=self.api_key_env)
             if self.wire:
                 fields["wire"] = self.wire
             if self.price:
                 fields.update(input_per_m=self.price.input_per_m,
                               output_per_m=self.price.output_per_m)
+                if self.price.batch:
+                    fields.update(batch_input_per_m=self.price.batch.input_per_m,
+                                  batch_output_per_m=self.price.batch.output_per_m)
             if self.base_url:
                 fields["base_url"] = self.base_url
         else:
@@ -135,11 +147,6 @@ class CatalogEntry(BaseModel):
             if self.num_gpus:
                 fields["num_gpus"] = self.num_gpus
         return fields
-
-
-DEFAULT_WIRE = {"openai": "openai-chat", "anthropic": "anthropic", "gemini": "openai-chat",
-                "openai-compatible": "openai-chat"}
-"""The profile an API model without a `wire:` of its own follows."""
 
 
 def _data(name: str) -> Any:
@@ -161,7 +168,7 @@ def load_wire_profiles() -> dict[str, WireProfile]:
             for name, body in _data("wire_profiles.yaml").items()}
 
 
-def wire_profile(backend: str, name: str | None) -> WireProfile:
+def wire_profile(backend_name: str, name: str | None) -> WireProfile:
     """The profile a model follows: its own, else its backend's default."""
     profiles = load_wire_profiles()
-    return profiles[name or DEFAULT_WIRE.get(backend, "openai-chat")]
+    return profiles[name or backend_entry(backend_name).wire or "openai-chat"]

@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LOCAL_BUILDERS = frozenset({"json", "csv", "parquet", "arrow", "text", "pandas", "imagefolder"})
-"""dataset_path values that name a file format (data_files on disk), not a hub dataset."""
+from openvsclosed.taskindex import (
+    LOCAL_FORMATS,
+    REFUSED_FORMATS,
+    hub_dataset,
+    leaf_configs,
+    refused_format,
+)
+
+LOCAL_BUILDERS = LOCAL_FORMATS
+"""The older name of `taskindex.LOCAL_FORMATS` (file formats, read where they are)."""
 PROBE_TIMEOUT_S = 3.0
 FIX = ("Fix: point --data-dir, OVC_DATA_DIR or the config's data_dir at a mirror holding them "
        "(layout <mirror>/<hub id with / as __>/<config or default>/<split>.parquet; build one on "
@@ -36,41 +44,18 @@ class DataNeed:
     """The leaf task's config (splits), for naming a split the mirror lacks."""
 
 
-def data_needs(index: dict[str, Any], name: str, depth: int = 0) -> list[DataNeed]:
-    """The hub datasets a task, group or tag reads, from its index entries (nothing loaded)."""
-    entry = index.get(name)
-    if entry is None or depth > 8:
-        return []
-    kind = getattr(entry.kind, "name", str(entry.kind))
-    cfg = entry.cfg if isinstance(entry.cfg, dict) else {}
-    if kind == "TAG":
-        return [n for leaf in sorted(entry.tags) for n in data_needs(index, leaf, depth + 1)]
-    if kind == "GROUP":
-        return _members(index, cfg.get("task") or [], depth)
-    return _need(name, cfg)
+def data_needs(index: dict[str, Any], name: str) -> list[DataNeed]:
+    """The datasets a task, group or tag reads, from its index entries (nothing loaded).
 
-
-def _members(index: dict[str, Any], members: Any, depth: int) -> list[DataNeed]:
-    """A group's members: names, inline sub-groups, and tasks listed with overrides."""
-    out: list[DataNeed] = []
-    for item in members if isinstance(members, list) else [members]:
-        if isinstance(item, str):
-            out += data_needs(index, item, depth + 1)
-        elif isinstance(item, dict) and "group" in item:
-            out += _members(index, item.get("task") or [], depth + 1)
-        elif isinstance(item, dict) and isinstance(item.get("task"), str):
-            known = index.get(item["task"])
-            base = known.cfg if known is not None and isinstance(known.cfg, dict) else {}
-            out += _need(item["task"], {**base, **item})
+    Hub datasets, and files in a format `datasets` refuses (`dataset` is then the format).
+    """
+    out = []
+    for leaf, cfg in leaf_configs(index, name):
+        dataset = hub_dataset(cfg) or refused_format(cfg)
+        if dataset is not None:
+            config = cfg.get("dataset_name")
+            out.append(DataNeed(leaf, dataset, config if isinstance(config, str) else None, cfg))
     return out
-
-
-def _need(task: str, cfg: dict[str, Any]) -> list[DataNeed]:
-    path = cfg.get("dataset_path")
-    if not isinstance(path, str) or path in LOCAL_BUILDERS or Path(path).exists():
-        return []
-    name = cfg.get("dataset_name")
-    return [DataNeed(task, path, name if isinstance(name, str) else None, cfg)]
 
 
 def _truthy(name: str) -> bool:
@@ -101,14 +86,16 @@ def in_hf_cache(dataset: str) -> bool:
 
 
 REASONS = {
+    "format": ("Tasks read their data in a file format that `datasets` (which lm-eval reads "
+               "data with) refuses, so no run could read"),
     "mirror": "The data mirror {mirror} has no folder for",
     "offline": ("Offline mode is on (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) and the local "
                 "Hugging Face cache holds none of"),
     "hub": (f"The Hugging Face hub did not answer within {PROBE_TIMEOUT_S:g} s and the local "
             "cache holds none of"),
 }
-SHORT = {"mirror": "not in the data mirror", "offline": "offline and not cached",
-         "hub": "hub unreachable and not cached"}
+SHORT = {"format": "file format refused", "mirror": "not in the data mirror",
+         "offline": "offline and not cached", "hub": "hub unreachable and not cached"}
 
 
 def unreachable(needs: list[DataNeed], mirror: Path | None,
@@ -117,6 +104,9 @@ def unreachable(needs: list[DataNeed], mirror: Path | None,
     out: list[tuple[DataNeed, str]] = []
     hub: bool | None = None
     for need in dict.fromkeys(needs):
+        if need.dataset in REFUSED_FORMATS:  # unreadable anywhere: no mirror or hub helps
+            out.append((need, "format"))
+            continue
         if mirror is not None:
             folder = Path(mirror) / need.dataset.replace("/", "__") / (need.config or "default")
             if not folder.is_dir():
@@ -151,11 +141,17 @@ def reachability_message(problems: list[tuple[DataNeed, str]], mirror: Path | No
             configs = list(dict.fromkeys(configs))
             names = ", ".join(configs) if len(configs) <= 3 else f"{len(configs)} configs"
             folder = dataset.replace("/", "__") if reason == "mirror" else dataset
-            listed.append(f"{folder} ({names}; for {', '.join(dict.fromkeys(users))})")
+            users_text = ", ".join(dict.fromkeys(users))
+            listed.append(f"{folder} (for {users_text}: {REFUSED_FORMATS[dataset]})"
+                          if reason == "format" else f"{folder} ({names}; for {users_text})")
         more = f", and {len(by_dataset) - limit} more" if len(by_dataset) > limit else ""
         parts.append(REASONS[reason].format(mirror=mirror) + ": " + ", ".join(listed) + more)
+    fixes = [f"Allowed file formats for a task's dataset_path: {', '.join(sorted(LOCAL_FORMATS))}."
+             ] if any(r == "format" for _, r in problems) else []
+    if any(r != "format" for _, r in problems):
+        fixes.append(FIX)
     return (f"the data of {len(tasks)} pending task(s) cannot be read from this machine, so "
-            f"nothing ran and no model was loaded. {'. '.join(parts)}. {FIX}")
+            f"nothing ran and no model was loaded. {'. '.join(parts)}. {' '.join(fixes)}")
 
 
 def check_data(task_names: list[str], index: dict[str, Any], mirror: Path | None,

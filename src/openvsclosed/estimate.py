@@ -68,17 +68,22 @@ def output_allowance(spec: Any, task_cap: int) -> int:
     return int(body.get(wire.token_limit) or task_cap)
 
 
+def limited_docs(task: Any, limit: float | None) -> list[Any]:
+    """The documents a run evaluates: test (else validation) docs, cut as lm-eval cuts --limit."""
+    docs = list(task.test_docs() if task.has_test_docs() else task.validation_docs())
+    count = len(docs) if limit is None else (
+        int(limit) if limit >= 1 else int(len(docs) * limit + 0.999))
+    return docs[:count]
+
+
 def _count(manager: Any, task_name: str, limit: float | None,
            shots: int | None) -> tuple[int, int, int]:
     """(requests, input tokens, output tokens) of one task at one limit and shot count."""
     requests = tokens_in = tokens_out = 0
     for task in manager.load([task_name])["tasks"].values():
-        docs = list(task.test_docs() if task.has_test_docs() else task.validation_docs())
-        count = len(docs) if limit is None else (
-            int(limit) if limit >= 1 else int(len(docs) * limit + 0.999))
         max_out = int((task.config.generation_kwargs or {}).get("max_gen_toks",
                                                                 DEFAULT_MAX_OUTPUT))
-        for doc in docs[:count]:
+        for doc in limited_docs(task, limit):
             requests += 1
             tokens_in += len(str(task.doc_to_text(doc))) * (1 + (shots or 0)) // \
                 CHARS_PER_TOKEN + CHAT_OVERHEAD_TOKENS

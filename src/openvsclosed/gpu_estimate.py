@@ -23,7 +23,6 @@ DECODE_BATCH = 64
 LOAD_BYTES_PER_S = 1e9
 BYTES_PER_PARAM = 2
 CHARS_PER_TOKEN = 4
-LOGLIKELIHOOD = frozenset({"loglikelihood", "multiple_choice", "loglikelihood_rolling"})
 
 
 @dataclass
@@ -87,16 +86,17 @@ def estimate_gpu_hours(jobs: list[Any], manager: Any) -> list[GpuEstimate]:
 def _tokens(manager: Any, task_name: str, limit: float | None,
             shots: int | None) -> tuple[int, int]:
     """(prefill tokens, generated tokens) of one task at one limit and shot count."""
+    from openvsclosed.estimate import DEFAULT_MAX_OUTPUT, limited_docs
+    from openvsclosed.taskindex import LOGLIKELIHOOD_TYPES
+
     prefill = decode = 0
     for task in manager.load([task_name])["tasks"].values():
-        docs = list(task.test_docs() if task.has_test_docs() else task.validation_docs())
-        count = len(docs) if limit is None else (
-            int(limit) if limit >= 1 else int(len(docs) * limit + 0.999))
         kind = task.config.output_type
-        max_out = int((task.config.generation_kwargs or {}).get("max_gen_toks", 256))
-        for doc in docs[:count]:
+        max_out = int((task.config.generation_kwargs or {}).get("max_gen_toks",
+                                                                DEFAULT_MAX_OUTPUT))
+        for doc in limited_docs(task, limit):
             context = len(str(task.doc_to_text(doc))) * (1 + (shots or 0)) // CHARS_PER_TOKEN
-            if kind in LOGLIKELIHOOD:
+            if kind in LOGLIKELIHOOD_TYPES:
                 choices = task.doc_to_choice(doc) if kind == "multiple_choice" else [""]
                 prefill += sum(context + len(str(c)) // CHARS_PER_TOKEN + 1 for c in choices)
             else:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from openvsclosed.schema import (
@@ -17,6 +20,7 @@ from openvsclosed.schema import (
     ModelIdentity,
     ResultRecord,
     SampleRecord,
+    split_metric,
 )
 
 PRIMARY_METRICS = ("acc_norm", "acc", "exact_match", "f1", "mcc", "bleu_max", "word_perplexity")
@@ -25,11 +29,32 @@ PRIMARY_METRICS = ("acc_norm", "acc", "exact_match", "f1", "mcc", "bleu_max", "w
 acc_norm first because the Open LLM Leaderboard reports it for ARC and HellaSwag.
 """
 PRIMARY_FILTERS = ("none", "strict-match", "flexible-extract", "get-answer", "remove_whitespace")
-_NOT_METRICS = {"alias", "name", "sample_len", "sample_count", "samples", " "}
+NOT_METRICS = frozenset({"alias", "name", "sample_len", "sample_count", "samples", " "})
+"""Keys of a results entry that are not metrics (0.4 writes them bare, beside "acc,none")."""
+_NOT_METRICS = NOT_METRICS  # the older private name
+CHAT_TASK_UTILS = Path(__file__).parent / "data" / "tasks" / "utils.py"
+"""Our chat tasks' answer extraction, loaded by lm-eval from beside their YAMLs."""
 
 
-NO_ANSWER = "[no answer]"
-"""What the chat variants' answer filter returns for a reply that states no answer."""
+@lru_cache(maxsize=1)
+def chat_answer_filters() -> ModuleType:
+    """The chat tasks' answer-extraction module, loaded by path as lm-eval loads it.
+
+    It stays free of imports from this package: its bytes are part of every chat task's
+    definition hash (so of each chat job's key), and lm-eval loads it as a plain file.
+    """
+    import importlib.util
+
+    found = importlib.util.spec_from_file_location("ovc_chat_utils", CHAT_TASK_UTILS)
+    assert found is not None and found.loader is not None, CHAT_TASK_UTILS
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    return module
+
+
+NO_ANSWER: str = chat_answer_filters().NO_ANSWER
+"""What our answer filters write for a reply that states no answer (defined once, in
+data/tasks/utils.py, which the filters run from); counted here apart from wrong answers."""
 
 
 class HarvestError(Exception):
@@ -54,7 +79,7 @@ def harvest_metrics(entry: dict[str, Any],
     metrics = []
     for key, value in entry.items():
         name, sep, filt = key.partition(",")
-        if not sep or name in _NOT_METRICS or name.endswith("_stderr"):
+        if not sep or name in NOT_METRICS or name.endswith("_stderr"):
             continue
         hib = higher.get(name)
         metrics.append(MetricRecord(
@@ -65,24 +90,27 @@ def harvest_metrics(entry: dict[str, Any],
     return metrics
 
 
-def choose_primary(metrics: list[MetricRecord], requested: str | None = None) -> str:
-    """`name,filter` of the metric to show: the requested one, else by PRIMARY_* preference."""
+def choose_primary(metrics: list[MetricRecord],
+                   requested: str | None = None) -> tuple[str, str]:
+    """(name, filter) of the metric to show: the requested one, else by PRIMARY_* preference.
+
+    `requested` is a task spec's `metric:`, a name or lm-eval's `name,filter`.
+    """
     present = {(m.name, m.filter) for m in metrics}
     if requested:
-        name, _, filt = requested.partition(",")
-        matches = sorted(f for n, f in present if n == name and (not filt or f == filt))
+        name, filt = split_metric(requested)
+        matches = sorted(f for n, f in present if n == name and filt in (None, f))
         if not matches:
             have = ", ".join(sorted(f"{n},{f}" for n, f in present))
             raise HarvestError(f"metric {requested!r} is not among this task's metrics: {have}")
-        return f"{name},{_preferred_filter(matches)}"
+        return name, _preferred_filter(matches)
     for name in PRIMARY_METRICS:
         filters = [f for n, f in present if n == name]
         if filters:
-            return f"{name},{_preferred_filter(filters)}"
+            return name, _preferred_filter(filters)
     if not present:
         raise HarvestError("the task produced no metric")
-    name, filt = sorted(present)[0]
-    return f"{name},{filt}"
+    return sorted(present)[0]
 
 
 def _preferred_filter(filters: list[str]) -> str:
@@ -160,10 +188,11 @@ def harvest_record(
         for leaf in leaves
     }
     shots = results.get("n-shot", {})
+    primary_name, primary_filter = choose_primary(metrics, metric)
     return ResultRecord(
         key=key, key_fields=key_fields, model=model, task=stored_task or task,
         lm_eval_task=task if stored_task and stored_task != task else None, **extra,
-        primary_metric=choose_primary(metrics, metric), metrics=metrics, n=n,
+        primary_name=primary_name, primary_filter=primary_filter, metrics=metrics, n=n,
         num_fewshot=_plain(shots.get(task, shots.get(leaves[0]))),
         task_versions={leaf: _plain(results.get("versions", {}).get(leaf)) for leaf in leaves},
         lm_eval_version=str(results.get("lm_eval_version") or key_fields.lm_eval_version),

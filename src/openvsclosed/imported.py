@@ -20,10 +20,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from openvsclosed.harvest import HarvestError, harvest_record, leaf_tasks, to_float
+from openvsclosed.harvest import NOT_METRICS, HarvestError, harvest_record, leaf_tasks, to_float
 from openvsclosed.schema import JobKeyFields, ModelIdentity, ResultRecord
-
-_NOT_METRICS = {"alias", "name", "sample_len", "sample_count", " "}
 
 
 def split_access(spec: str) -> tuple[str | None, Path]:
@@ -46,7 +44,7 @@ def normalized(data: dict[str, Any]) -> dict[str, Any]:
     """A 0.3 file rewritten in 0.4's shape: bare metric names get the 'none' filter."""
     if file_format(data) == "lm-eval 0.4":
         return data
-    results = {task: {(k if k in _NOT_METRICS else f"{k},none"): v for k, v in entry.items()}
+    results = {task: {(k if k in NOT_METRICS else f"{k},none"): v for k, v in entry.items()}
                for task, entry in data["results"].items()}
     return {**data, "results": results}
 

@@ -15,11 +15,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from openvsclosed.config import ConfigError, RunConfig, TaskSpec
+from openvsclosed.harvest import NO_ANSWER, chat_answer_filters
 from openvsclosed.ownfile import iter_rows
 
 MAX_CELL_CHARS = 100_000
@@ -242,7 +242,7 @@ def extract_number(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
         row = []
         for reply in replies:
             found = _NUMBER.findall(strip_reasoning(reply or ""))
-            row.append(number_text(found[-1]) if found else "[no answer]")
+            row.append(number_text(found[-1]) if found else NO_ANSWER)
         out.append(row)
     return out
 
@@ -255,7 +255,7 @@ def extract_short(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
         text = strip_reasoning(text or "").strip()
         stated = re.findall(r"answer\s*(?:is|:)\s*(.+)", text, re.IGNORECASE)
         text = stated[-1] if stated else (text.splitlines() or [""])[0]
-        return text.strip().strip("*").rstrip(".").strip() or "[no answer]"
+        return text.strip().strip("*").rstrip(".").strip() or NO_ANSWER
 
     return [[clean(r) for r in replies] for replies in resps]
 
@@ -264,18 +264,5 @@ def extract_choice(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
     """lm-eval filter: the stated letter, as for the standard chat tasks."""
     from openvsclosed.models.wire import strip_reasoning
 
-    letter = _chat_utils().choice_letter
+    letter = chat_answer_filters().choice_letter
     return [[letter(strip_reasoning(r or "")) for r in rs] for rs in resps]
-
-
-@lru_cache(maxsize=1)
-def _chat_utils() -> Any:
-    """The standard chat tasks' answer extraction (a module beside their YAMLs)."""
-    import importlib.util
-
-    from openvsclosed.tasks import PACKAGE_TASKS
-
-    found = importlib.util.spec_from_file_location("ovc_chat_utils", PACKAGE_TASKS / "utils.py")
-    module = importlib.util.module_from_spec(found)
-    found.loader.exec_module(module)
-    return module

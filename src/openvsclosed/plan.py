@@ -1,151 +1,64 @@
-"""Model x task jobs, their keys and protocol routing; what is finished, pending or skipped.
+"""The frozen plan of a run: what is finished, what runs, what is skipped and why.
 
-Planning is apart from execution (runner) so that every executor sees the same jobs and keys,
-and so that `validate` and `--dry-run` tell the truth about a run without running it.
+One resolve step builds everything a run needs to know before a model loads (the task index,
+the run's TaskManager, the data check, unscorable pairings, missing keys and extras, spend and
+store checks), so `validate`, `--dry-run`, `run`, the executors and the benches all consume the
+same object and a dry run tells the truth about a run. Nothing downstream edits a `Plan`; the
+one later change (jobs another process finished while this one waited for the lock) returns a
+new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib.metadata import version
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from openvsclosed.config import ConfigError, ModelSpec, RunConfig, TaskSpec, suggest
-from openvsclosed.models import UnusableKey, identity_args, leaves_machine, unrunnable_reason
-from openvsclosed.owntask import own_tasks
-from openvsclosed.schema import JobKeyFields, Protocol
+from openvsclosed.config import ConfigError, RunConfig, suggest
+from openvsclosed.jobs import Job, all_jobs, refuse_private_leaks
+from openvsclosed.models import UnusableKey, unrunnable_reason
 from openvsclosed.store import ResultStore
-from openvsclosed.tasks import PACKAGE_TASKS, chat_variant, task_definition_hash, task_files
 
-KEY_SCHEME = 2
-"""Bumped when what goes into a job key changes, so old results are re-run, never mixed in.
+__all__ = ["Job", "Plan", "plan_jobs", "plan_run"]
 
-2: the effective protocol, the task actually run, the chat template, the task definition's
-hash and each API model's generation settings joined the key."""
-
-
-def lm_eval_version() -> str:
-    """The installed lm-eval's version, read without importing it."""
-    return version("lm_eval")
+Status = Callable[[str], contextlib.AbstractContextManager[Any]]
+"""Shows what a slow step is doing (the CLI's spinner); silent by default."""
 
 
 @dataclass(frozen=True)
-class Job:
-    """One model on one task under one protocol, with every setting resolved."""
-
-    model: ModelSpec
-    task: TaskSpec
-    key_fields: JobKeyFields
-    key: str
-
-    @property
-    def protocol(self) -> Protocol:
-        """The protocol this job is scored under (stored with its result)."""
-        return self.key_fields.protocol
-
-    @property
-    def label(self) -> str:
-        """How progress lines name the job (the protocol where a model runs both ways)."""
-        way = " (chat)" if self.protocol == "chat" and not self.model.is_api else ""
-        return f"{self.model.id} × {self.task.name}{way}"
-
-    @property
-    def lm_eval_task(self) -> str:
-        """The task lm-eval runs: the chat variant under protocol chat."""
-        return self.key_fields.lm_eval_task or self.task.name
-
-    @property
-    def metric(self) -> str | None:
-        """The primary metric asked for; a chat variant keeps its own (exact match)."""
-        return self.task.metric if self.lm_eval_task == self.task.name else None
-
-    @property
-    def chat(self) -> bool:
-        """Whether prompts go through the chat template."""
-        return self.key_fields.chat_template
-
-
-def protocols_for(model: ModelSpec, task: TaskSpec, config: RunConfig) -> list[Protocol]:
-    """The protocols a model runs a task under.
-
-    A chat API can only be scored by chat, whatever the config says: under `native` that is
-    its own best way, and its result says `chat` so the report can mark mixed comparisons.
-    """
-    choice = task.protocol or config.protocol
-    if model.is_api:
-        return ["chat"]
-    return {"native": ["native"], "chat": ["chat"], "both": ["native", "chat"]}[choice]
-
-
-def make_job(model: ModelSpec, task: TaskSpec, config: RunConfig, limit: float | None,
-             lm_eval: str, protocol: Protocol | None = None,
-             task_hashes: Mapping[str, str | None] | None = None) -> Job:
-    """Resolve a job's settings (task over defaults, --limit over both) and its key."""
-    protocol = protocol or protocols_for(model, task, config)[0]
-    run_task = (chat_task_name(task) if protocol == "chat" else task.name)
-    fields = JobKeyFields(
-        key_scheme=KEY_SCHEME,
-        model={"backend": model.backend, "args": identity_args(model)},
-        task=task.name,
-        num_fewshot=(task.num_fewshot if task.num_fewshot is not None
-                     else config.defaults.num_fewshot),
-        limit=limit if limit is not None else (task.limit or config.defaults.limit),
-        seed=list(config.defaults.seeds),
-        protocol=protocol,
-        lm_eval_version=lm_eval,
-        lm_eval_task=run_task,
-        chat_template=protocol == "chat" or model.is_api,
-        task_hash=(task_hashes or {}).get(run_task),
-    )
-    return Job(model=model, task=task, key_fields=fields, key=fields.key())
-
-
-def chat_task_name(task: TaskSpec) -> str:
-    """The task a chat-protocol job runs: an own task's generated variant, else the known one."""
-    return f"{task.name}_chat" if task.file is not None else chat_variant(task.name)
-
-
-def include_paths(config: RunConfig, source: str = "the config") -> list[Path]:
-    """Our task variants plus the user's task folders, which must exist."""
-    for i, folder in enumerate(config.task_paths):
-        if not Path(folder).is_dir():
-            raise ConfigError(f"{source}: task_paths[{i}]: {folder} is not a folder (relative "
-                              f"to {Path.cwd()}); allowed: folders of lm-eval task YAMLs.")
-    return [PACKAGE_TASKS, *config.task_paths]
-
-
-def all_jobs(config: RunConfig, *, limit: float | None = None, source: str = "the config",
-             models: list[ModelSpec] | None = None, tasks: list[TaskSpec] | None = None,
-             ) -> list[Job]:
-    """Every job a config describes (each model x task x protocol it runs under)."""
-    defined = task_files(include_paths(config, source))
-    names = {chat_task_name(t) for t in config.tasks} | {t.name for t in config.tasks}
-    hashes = {name: task_definition_hash(name, defined) for name in names}
-    for name, own in own_tasks(config, source).items():  # keyed by the data's content
-        hashes[name] = hashes[own.chat_name] = own.digest
-    lm_eval = lm_eval_version()
-    return [make_job(model, task, config, limit, lm_eval, protocol, hashes)
-            for model in (models if models is not None else config.models)
-            for task in (tasks if tasks is not None else config.tasks)
-            for protocol in protocols_for(model, task, config)]
-
-
-@dataclass
 class Plan:
     """What a run will do: finished jobs stay untouched, skipped ones say why."""
 
-    finished: list[Job] = field(default_factory=list)
-    pending: list[Job] = field(default_factory=list)
-    skipped: list[tuple[Job, str]] = field(default_factory=list)
+    finished: tuple[Job, ...] = ()
+    pending: tuple[Job, ...] = ()
+    skipped: tuple[tuple[Job, str], ...] = ()
+    task_manager: Any = None
+    """The run's lm-eval TaskManager, built once by `plan_run` (None from `plan_jobs`)."""
+    force: bool = False
+    """Finished jobs were asked to run again (`--force`): none is ever taken as finished."""
+    data_problem: str | None = None
+    """Why some pending tasks' data cannot be read from here: a run refuses to start (exit 2),
+    a dry run shows those jobs as skipped with this warning."""
 
-    def skip(self, jobs: list[tuple[Job, str]]) -> None:
-        """Move pending jobs to skipped, each with its reason."""
+    def skip(self, jobs: list[tuple[Job, str]]) -> Plan:
+        """A plan with these pending jobs moved to skipped, each with its reason."""
         keys = {job.key for job, _ in jobs}
-        self.pending = [job for job in self.pending if job.key not in keys]
-        self.skipped.extend(jobs)
+        return replace(self, pending=tuple(j for j in self.pending if j.key not in keys),
+                       skipped=(*self.skipped, *jobs))
+
+    def still_pending(self, store: ResultStore) -> Plan:
+        """A plan without the jobs another run finished since this one was made."""
+        if self.force:
+            return self
+        done = tuple(j for j in self.pending if store.has(j.model.id, j.task.name, j.key))
+        if not done:
+            return self
+        keys = {j.key for j in done}
+        return replace(self, pending=tuple(j for j in self.pending if j.key not in keys),
+                       finished=(*self.finished, *done))
 
 
 def plan_jobs(
@@ -158,51 +71,73 @@ def plan_jobs(
     force: bool = False,
     env: Mapping[str, str] | None = None,
     source: str = "the config",
+    check_install: bool = False,
 ) -> Plan:
-    """Every selected model x task x protocol, sorted into finished / pending / skipped."""
+    """Every selected model x task x protocol, sorted into finished / pending / skipped.
+
+    The bookkeeping step alone (no task index, no data check): what `plan_run` starts from,
+    and what tests with an injected evaluator use.
+    """
     env = os.environ if env is None else env
     models = _select(config.models, model_ids, lambda m: m.id, "--model", source)
     tasks = _select(config.tasks, task_names, lambda t: t.name, "--task", source)
-    plan = Plan()
     try:
-        reasons = {model.id: unrunnable_reason(model, env) for model in models}
+        reasons = {model.id: unrunnable_reason(model, env, check_install=check_install)
+                   for model in models}
     except UnusableKey as exc:
         raise ConfigError(f"{source}: {exc}.") from None
     jobs = all_jobs(config, limit=limit, source=source, models=models, tasks=tasks)
     refuse_private_leaks(jobs, source)
+    finished, pending, skipped = [], [], []
     for job in jobs:
         if not force and store.has(job.model.id, job.task.name, job.key):
-            plan.finished.append(job)
+            finished.append(job)
         elif reasons[job.model.id]:
-            plan.skipped.append((job, reasons[job.model.id]))
+            skipped.append((job, reasons[job.model.id]))
         else:
-            plan.pending.append(job)
-    return plan
+            pending.append(job)
+    return Plan(tuple(finished), tuple(pending), tuple(skipped), force=force)
 
 
-def refuse_private_leaks(jobs: list[Job], source: str) -> None:
-    """A private task's rows go to no API off this machine unless the task allows it."""
-    leaks = sorted({(job.task.name, job.model.id) for job in jobs
-                    if job.task.private and not job.task.allow_closed
-                    and leaves_machine(job.model)})
-    if leaks:
-        pairs = ", ".join(f"{model} × {task}" for task, model in leaks)
-        raise ConfigError(
-            f"{source}: private task data would be sent to an API off this machine ({pairs}). "
-            "Allowed: models that run here (or behind a server on 127.0.0.1); to send the rows "
-            "anyway, set `allow_closed: true` on that task, or drop those models with --model.")
+def plan_run(
+    config: RunConfig,
+    store: ResultStore,
+    *,
+    source: str,
+    model_ids: list[str] | None = None,
+    task_names: list[str] | None = None,
+    limit: float | None = None,
+    force: bool = False,
+    mirror: Path | None = None,
+    max_cost_usd: float | None = None,
+    dry_run: bool = False,
+    executor: str = "local",
+    env: Mapping[str, str] | None = None,
+    status: Status | None = None,
+) -> Plan:
+    """The whole plan `run` executes and `--dry-run` prints; what either refuses raises.
 
+    Raises ConfigError (and the store's and ledger's own errors) for what stops a run before
+    any spend: an unwritable results folder, an unreadable ledger, a cap with unpriced models,
+    unknown task names or metrics. Data that cannot be read is `data_problem`.
+    """
+    from openvsclosed.owntaskfiles import own_tasks_folder
+    from openvsclosed.planchecks import check_spend, check_tasks, data_skips
+    from openvsclosed.tasks import include_paths
 
-def private_audience(jobs: list[Job]) -> dict[str, list[str]]:
-    """For each private task, the models that would see its rows (for the plan)."""
-    seen: dict[str, list[str]] = {}
-    for job in jobs:
-        if job.task.private:
-            where = "API, allowed" if leaves_machine(job.model) else "this machine"
-            entry = f"{job.model.id} ({where})"
-            if entry not in seen.setdefault(job.task.name, []):
-                seen[job.task.name].append(entry)
-    return seen
+    status = status or (lambda _text: contextlib.nullcontext())
+    plan = plan_jobs(config, store, model_ids=model_ids, task_names=task_names, limit=limit,
+                     force=force, env=env, source=source, check_install=executor == "local")
+    if not plan.pending:
+        return plan
+    check_spend(plan.pending, store, max_cost_usd)
+    # resolved once; a dry run writes nothing into the results folder (own tasks: system temp)
+    paths = include_paths(config, source, None if dry_run else own_tasks_folder(store.root))
+    plan = data_skips(plan, paths, mirror, dry_run, status)
+    if not plan.pending:
+        return plan
+    manager, unscorable = check_tasks(config, source, plan.pending, mirror, status, paths)
+    return replace(plan.skip(unscorable), task_manager=manager)
 
 
 def _select(items: list[Any], wanted: list[str] | None, name: Callable[[Any], str],
@@ -217,3 +152,4 @@ def _select(items: list[Any], wanted: list[str] | None, name: Callable[[Any], st
                 f"Allowed: {', '.join(names)}."
             )
     return [i for i in items if name(i) in wanted]
+

@@ -115,3 +115,34 @@ def _bars_to(target: _BarLines, also_terminal: bool) -> Any:
         std.tqdm.__init__ = original
 
     return undo
+
+
+class _CurrentStderr(logging.Handler):
+    """Writes to whatever sys.stderr is at the time, so lines land above a live progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import sys
+
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):  # a closed stream must not end the run
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def batch_progress_lines() -> Iterator[None]:
+    """Provider batches' progress (submitted, n/m done, collected) on the terminal while waiting.
+
+    A batch can take hours; the one sign of life a user gets are these lines.
+    """
+    logger = logging.getLogger("openvsclosed.batch")
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("batch: %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

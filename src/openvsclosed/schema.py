@@ -11,15 +11,33 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2
-"""Bumped when a stored field changes meaning; readers refuse newer files."""
+SCHEMA_VERSION = 3
+"""Bumped when a stored field changes meaning; readers refuse newer files.
+
+3: the primary metric is stored as two fields, `primary_name` and `primary_filter` (version 2
+wrote one `primary_metric: "acc,none"`, which still reads)."""
 
 Access = Literal["open", "closed"]
 Protocol = Literal["native", "chat"]
 """How a job was scored: `native` (the task as lm-eval defines it, log-likelihoods where it
 uses them, no chat template) or `chat` (chat template, generative variant, answer extracted)."""
+
+
+def split_metric(label: str) -> tuple[str, str | None]:
+    """lm-eval's `name,filter` label -> (name, filter); a bare name gives None (any filter).
+
+    The joined form is lm-eval's (its results keys, schema-2 records) and a task spec's
+    `metric:`; records keep the two parts apart. Split here and nowhere else.
+    """
+    name, _, filt = label.partition(",")
+    return name, filt or None
+
+
+def metric_label(name: str, filt: str) -> str:
+    """(name, filter) -> lm-eval's `name,filter` label, for display and lm-eval's own keys."""
+    return f"{name},{filt}"
 
 
 class _Record(BaseModel):
@@ -102,8 +120,10 @@ class ResultRecord(_Record):
     key_fields: JobKeyFields
     model: ModelIdentity
     task: str
-    primary_metric: str
-    """`name,filter` of the metric the leaderboard shows for this task."""
+    primary_name: str
+    """Name of the metric the leaderboard shows for this task (`acc`, `exact_match`)."""
+    primary_filter: str
+    """lm-eval filter of that metric (`none`, `get-answer`, `strict-match`)."""
     metrics: list[MetricRecord]
     n: int
     """Documents evaluated (summed over subtasks for groups)."""
@@ -135,12 +155,36 @@ class ResultRecord(_Record):
     environment: dict[str, Any] = Field(default_factory=dict)
     samples: list[SampleRecord] = Field(default_factory=list)
 
-    def metric(self, name_filter: str | None = None) -> MetricRecord | None:
-        """The metric named `name,filter` (the primary one by default), or None."""
-        wanted = name_filter or self.primary_metric
-        name, _, filt = wanted.partition(",")
+    @model_validator(mode="before")
+    @classmethod
+    def _split_joined_primary(cls, data: Any) -> Any:
+        """Records of schema 2 (and callers of the old field) wrote `primary_metric: "acc,none"`."""
+        if isinstance(data, dict) and "primary_metric" in data:
+            data = dict(data)
+            joined = data.pop("primary_metric")
+            if isinstance(joined, str) and "primary_name" not in data:
+                name, filt = split_metric(joined)
+                data["primary_name"] = name
+                data.setdefault("primary_filter", filt or "none")
+        return data
+
+    @property
+    def primary_metric(self) -> str:
+        """The primary metric as lm-eval labels it (`acc,none`): for display and older callers."""
+        return metric_label(self.primary_name, self.primary_filter)
+
+    def metric(self, name: str | None = None,
+               filter_name: str | None = None) -> MetricRecord | None:
+        """The metric `name` under `filter_name` (the primary one by default), or None.
+
+        `name` may also be lm-eval's `name,filter` label; a name alone matches any filter.
+        """
+        if name is None:
+            name, filter_name = self.primary_name, self.primary_filter
+        elif filter_name is None:
+            name, filter_name = split_metric(name)
         for m in self.metrics:
-            if m.name == name and (not filt or m.filter == filt):
+            if m.name == name and (filter_name is None or m.filter == filter_name):
                 return m
         return None
 

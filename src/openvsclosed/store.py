@@ -19,22 +19,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openvsclosed.schema import SCHEMA_VERSION, FailureRecord, ResultRecord
+from openvsclosed.recordfile import (  # StoreError: raised to callers of the store
+    StoreError,
+    read_head,
+    read_record,
+    read_scored,
+)
+from openvsclosed.recordframe import records_frame
+from openvsclosed.runlogs import RunLogs
+from openvsclosed.schema import ResultRecord
 
 if TYPE_CHECKING:
     import pandas as pd
 
 KEY_CHARS_IN_NAME = 24
-MAX_RECORD_BYTES = 512 * 1024 * 1024
-"""Larger files are not records (a full MMLU run with samples is a few tens of MB)."""
-FRAME_COLUMNS = ["model", "label", "access", "organization", "released", "params_b", "task",
-                 "metric", "score", "stderr", "n", "num_fewshot", "limit", "protocol",
-                 "cost_usd", "duration_s", "finished_at", "key", "source", "doc_scores", "note",
-                 "own_task", "private"]
-
-
-class StoreError(Exception):
-    """A stored file that cannot be read as a record (corrupt, or from a newer version)."""
 
 
 def _umask() -> int:
@@ -63,7 +61,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-class ResultStore:
+class ResultStore(RunLogs):
     """The files of one results directory."""
 
     def __init__(self, root: Path) -> None:
@@ -72,11 +70,6 @@ class ResultStore:
         """Stored files that could not be read back (skipped; their jobs run again)."""
         self._finished: dict[Path, tuple[tuple[int, int], str]] = {}
         """Records already found valid in this process, by (mtime, size): asked twice a run."""
-
-    @property
-    def failures_path(self) -> Path:
-        """The append-only failure log."""
-        return self.root / "failures.jsonl"
 
     def path_for(self, model_id: str, task: str, key: str) -> Path:
         """Where a job's record lives (task names may hold characters unfit for paths)."""
@@ -182,7 +175,7 @@ class ResultStore:
         if self._finished.get(path) == (stamp, key):
             return True
         try:
-            found = self._read(path, samples=False).key
+            found = read_head(path).key
         except StoreError as exc:
             self.problems.append(f"{exc}; the job runs again")
             return False
@@ -200,131 +193,42 @@ class ResultStore:
 
     def get(self, model_id: str, task: str, key: str) -> ResultRecord:
         """One stored record."""
-        return self._read(self.path_for(model_id, task, key))
+        return read_record(self.path_for(model_id, task, key))
 
     def records(self) -> Iterator[ResultRecord]:
         """Every readable stored record, in a stable order; unreadable ones go to `problems`."""
-        for path in sorted((self.root / "records").glob("*/*/*.json")):
+        for path in self.record_paths():
             try:
-                yield self._read(path)
+                yield read_record(path)
             except StoreError as exc:
                 self.problems.append(f"{exc}; skipped")
 
-    def _read(self, path: Path, samples: bool = True) -> ResultRecord:
-        """The record in a file, validated.
+    def record_paths(self) -> list[Path]:
+        """Every stored record file, in the stable order readers go through them."""
+        return sorted((self.root / "records").glob("*/*/*.json"))
 
-        `samples=False` validates everything but the per-document samples (the bulk of a
-        record): all that deciding "finished" needs.
+    def scored(self, paths: list[Path] | None = None,
+               ) -> Iterator[tuple[ResultRecord, dict[str, float]]]:
+        """Every readable record without its samples, beside its primary metric per document.
+
+        What a report needs, each file read and parsed once: the samples are only scanned for
+        the per-document scores that pair two models (`doc_scores`), never built into objects
+        or kept, so a 5,000-record store neither takes minutes nor gigabytes. A record whose
+        samples lack what pairing reads (task, doc_id, scores) is skipped into `problems`.
+        `paths`: some of `record_paths()` (a share of the store read by one process).
         """
-        try:
-            if path.stat().st_size > MAX_RECORD_BYTES:
-                raise StoreError(f"{path}: larger than {MAX_RECORD_BYTES} bytes, not a record")
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else \
-                str(exc)[:200]
-            raise StoreError(f"{path}: not a readable result file ({reason})") from None
-        version = data.get("schema_version") if isinstance(data, dict) else None
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path}: schema_version {version!r} is not one this version reads "
-                f"(up to {SCHEMA_VERSION}); upgrade openvsclosed"
-            )
-        if not samples:
-            data = {**data, "samples": []}
-        try:
-            return ResultRecord.model_validate(data)
-        except (ValueError, RecursionError) as exc:
-            first = str(exc).splitlines()[:3]
-            raise StoreError(f"{path}: not a valid result record ({'; '.join(first)})") from None
-
-    def record_failure(self, failure: FailureRecord) -> None:
-        """Append one failure line (a single write, so lines never interleave)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.failures_path.open("a", encoding="utf-8") as fh:
-            fh.write(failure.model_dump_json() + "\n")
-
-    def failures(self) -> list[FailureRecord]:
-        """Every failure ever logged here, oldest first."""
-        if not self.failures_path.is_file():
-            return []
-        out = []
-        text = self.failures_path.read_text("utf-8", errors="replace")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        for path in self.record_paths() if paths is None else paths:
             try:
-                out.append(FailureRecord.model_validate_json(line))
-            except ValueError:
-                self.problems.append(f"{self.failures_path}:{number}: not a failure record; "
-                                     "skipped")
-        return out
-
-    @property
-    def skipped_path(self) -> Path:
-        """The jobs the last run skipped, and why (replaced by each run)."""
-        return self.root / "skipped.json"
+                yield read_scored(path)
+            except StoreError as exc:
+                self.problems.append(f"{exc}; skipped")
 
     def record_skipped(self, skipped: list[dict[str, str]]) -> None:
         """What the last run left out (missing keys, budget, unscorable pairings)."""
         write_atomic(self.skipped_path, json.dumps(skipped, indent=1))
-
-    def skipped(self) -> list[dict[str, str]]:
-        """The last run's skipped jobs (model, task, reason); none when unreadable."""
-        try:
-            data = json.loads(self.skipped_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return []
-        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-
-    def open_failures(self, finished: set[tuple[str, str]] | None = None,
-                      ) -> list[FailureRecord]:
-        """The last failure of each job that has not finished since (what a report lists).
-
-        `finished`: the (model id, key) pairs of the stored records, when the caller has read
-        them already (a report reads each record once).
-        """
-        if finished is None:
-            finished = {(r.model.id, r.key) for r in self.records()}
-        latest: dict[str, FailureRecord] = {}
-        for failure in self.failures():
-            if (failure.model_id, failure.key) not in finished:
-                latest[failure.key] = failure
-        return list(latest.values())
 
     def to_frame(self) -> pd.DataFrame:
         """One row per stored job with its primary metric, the report's starting point."""
         return records_frame(list(self.records()))
 
 
-def records_frame(records: list[ResultRecord]) -> pd.DataFrame:
-    """Records as rows (primary metric, identity, cost), the report's starting point."""
-    import pandas as pd
-
-    rows = []
-    for rec in records:
-        primary = rec.metric()
-        rows.append({
-            "model": rec.model.id, "label": rec.model.label, "access": rec.model.access,
-            "organization": rec.model.organization, "released": rec.model.released,
-            "params_b": rec.model.params_b, "task": rec.task, "metric": rec.primary_metric,
-            "score": primary.value if primary else None,
-            "stderr": primary.stderr if primary else None, "n": rec.n,
-            "num_fewshot": rec.num_fewshot, "limit": rec.key_fields.limit,
-            "protocol": rec.key_fields.protocol, "cost_usd": rec.cost_usd,
-            "duration_s": rec.duration_s, "finished_at": rec.finished_at, "key": rec.key,
-            "source": "measured", "doc_scores": doc_scores(rec), "note": None,
-            "own_task": rec.own_task is not None,
-            "private": bool(rec.own_task and rec.own_task.get("private")),
-        })
-    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
-
-
-def doc_scores(record: ResultRecord) -> dict[str, float]:
-    """The primary metric per document, keyed so two models' samples pair up exactly."""
-    name, _, filt = record.primary_metric.partition(",")
-    return {
-        f"{s.task}/{s.doc_id}/{s.doc_hash}": s.scores[name]
-        for s in record.samples
-        if s.filter == filt and s.scores.get(name) is not None
-    }

@@ -1,220 +1,185 @@
-"""lm-eval's task index, cached on disk so `validate`, `--dry-run` and `run` start in seconds.
+"""What lm-eval's task index says about a task, read before anything runs: the one place.
 
-Building lm-eval's TaskManager parses ~15k YAML files (10-30 s on a small machine) and gives
-the same answer until lm-eval or a task folder changes. The index is stored once per key:
-the lm-eval version and location, and for every include path the name, modification time and
-size of each file under it (editing, adding or removing a task YAML or its Python re-indexes).
-lm-eval's own folder is keyed by version and path only (its files change only with it).
+lm-eval names tasks, groups and tags in one index (`TaskManager.task_index`, or the cached
+index of `indexcache`); a group lists members (names, inline sub-groups, tasks with overrides)
+and a tag lists the tasks carrying it. Everything that asks "which leaf tasks are under this
+name, what do they request, where do they read their data" walks it here, so the data check,
+the chat/log-likelihood routing, the vLLM prefix-cache choice and the estimates agree.
 
-Only what is read before a task is built is kept in each entry (name, kind, YAML path, tags,
-and the few config keys below): lm-eval re-reads the YAML itself when it builds a task, so the
-cached index stays small (about 1 MB) and loads in a fraction of a second.
-
-Location: OVC_CACHE_DIR, else $XDG_CACHE_HOME/openvsclosed, else ~/.cache/openvsclosed.
-A cache that cannot be read or written is ignored (the index is then built as before).
+Task YAML is read by one reader too (`read_task_yaml`): lm-eval's `!function` tags are kept as
+text (nothing imported), and `include:` is merged the way lm-eval merges it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-import sys
-import tempfile
-from contextlib import contextmanager
-from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+import yaml
 
-    from lm_eval.tasks import TaskManager
+from openvsclosed.indexcache import cache_dir, cached_task_manager, task_index, unique_paths
 
-CACHE_FORMAT = 2
-"""Bumped when what an entry keeps changes, so older cache files are never read."""
-KEPT_KEYS = ("task", "group", "tag", "output_type", "dataset_path", "dataset_name",
-             "dataset_kwargs", "test_split", "validation_split", "training_split",
-             "fewshot_split")
-"""Config keys read before a task is built: names, request type, where its data lives."""
-KEEP_FILES = 3
-"""Cache files kept (one per include-path set in use); older ones are removed."""
+PACKAGE_TASKS = Path(__file__).parent / "data" / "tasks"
+"""Our task variants (the chat protocol's tasks), always first among a run's include paths."""
 
+__all__ = [
+    "LOCAL_FORMATS", "LOGLIKELIHOOD_TYPES", "PACKAGE_TASKS", "REFUSED_FORMATS", "cache_dir",
+    "cached_task_manager", "group_members", "hub_dataset", "leaf_configs", "needs_loglikelihood",
+    "output_types", "read_task_yaml", "refused_format", "task_files", "task_index", "unique_paths",
+]
 
-def cache_dir() -> Path:
-    """Where the index is cached (OVC_CACHE_DIR, XDG_CACHE_HOME/openvsclosed, ~/.cache/...)."""
-    if os.environ.get("OVC_CACHE_DIR"):
-        return Path(os.environ["OVC_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "openvsclosed"
-
-
-def _files(root: Path) -> list[str]:
-    """`relative path:mtime_ns:size` of every file under an include path, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        return [f"{root}:missing"]
-    out = []
-    for path in root.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            stat = path.stat()
-            out.append(f"{path.relative_to(root).as_posix()}:{stat.st_mtime_ns}:{stat.st_size}")
-    return sorted(out)
+LOGLIKELIHOOD_TYPES = frozenset({"loglikelihood", "multiple_choice", "loglikelihood_rolling"})
+"""lm-eval output types scored by log-likelihoods (a chat API cannot give them)."""
+LOCAL_FORMATS = frozenset({"json", "csv", "parquet", "arrow", "text", "imagefolder",
+                           "audiofolder"})
+"""`dataset_path` values naming a file format: lm-eval hands them to `datasets.load_dataset`
+with the task's `data_files`, so the data is on disk, never on the hub or in a mirror."""
+REFUSED_FORMATS = {
+    "pandas": ("datasets 4 and later refuse to read pandas pickles (a pickle can run code); "
+               "save the data as parquet, CSV or JSON lines and use that format"),
+}
+"""File formats `datasets` names but will not read: refused by the data check, with the fix."""
+MAX_DEPTH = 8
+"""Nesting a walk follows (groups of groups); deeper is a cycle."""
 
 
-def index_key(include_path: list[str | Path], include_defaults: bool = True) -> str:
-    """A hash of what decides the index: lm-eval's version and path, the include files."""
-    import lm_eval
-
-    digest = hashlib.sha256()
-    parts = [f"format={CACHE_FORMAT}", f"python={sys.version_info[:2]}",
-             f"lm_eval={version('lm_eval')}@{Path(lm_eval.__file__).parent}",
-             f"defaults={include_defaults}"]
-    for root in include_path:
-        parts.append(f"path={Path(root).resolve()}")
-        parts += _files(Path(root))
-    digest.update("\n".join(parts).encode())
-    return digest.hexdigest()[:24]
+def _index(source: Any) -> dict[str, Any]:
+    """The index of a TaskManager, or the index itself (the cached one is a plain dict)."""
+    return getattr(source, "task_index", source)
 
 
-def _rows(index: dict[str, Any]) -> list[tuple]:
-    """Entries as plain tuples (fast to pickle and load), configs cut to KEPT_KEYS.
+def _kind(entry: Any) -> str:
+    """An entry's kind by name (TASK, PY_TASK, GROUP, TAG), without importing lm-eval."""
+    return getattr(entry.kind, "name", str(entry.kind))
 
-    lm-eval re-reads the YAML itself when it builds a task, so the rest is not needed.
+
+def group_members(items: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A group's `task:` as (member name, overrides): inline sub-groups flattened."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, str):
+            out.append((item, {}))
+        elif isinstance(item, dict) and "group" in item and "task" in item:
+            out += group_members(item["task"])
+        elif isinstance(item, dict) and isinstance(item.get("task"), str):
+            out.append((item["task"], item))
+    return out
+
+
+def leaf_configs(source: Any, name: str, *, full: bool = False, _depth: int = 0,
+                 _overrides: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(leaf task, its config) for every task under a task, group or tag; nothing is loaded.
+
+    A group member listed with overrides gets them on top of its own config (a task defined
+    inline in a group has only those). `full` re-reads a leaf's YAML when the index keeps only
+    a summary (the cached index keeps the keys in `indexcache.KEPT_KEYS`, not `metric_list`).
     """
-    rows = []
-    for name, entry in index.items():
-        cfg = entry.cfg
-        if entry.yaml_path is not None and isinstance(cfg, dict):
-            cfg = {k: cfg[k] for k in KEPT_KEYS if k in cfg}
-        path = None if entry.yaml_path is None else str(entry.yaml_path)
-        rows.append((name, entry.kind.name, path, cfg, sorted(entry.tags)))
-    return rows
+    index = _index(source)
+    entry = index.get(name)
+    if _depth > MAX_DEPTH:
+        return []
+    if entry is None:
+        return [(name, dict(_overrides))] if _overrides else []
+    cfg = entry.cfg if isinstance(entry.cfg, dict) else {}
+    if _kind(entry) == "TAG":
+        return [leaf for tagged in sorted(entry.tags)
+                for leaf in leaf_configs(index, tagged, full=full, _depth=_depth + 1)]
+    if _kind(entry) == "GROUP":
+        return [leaf for member, overrides in group_members(cfg.get("task") or [])
+                for leaf in leaf_configs(index, member, full=full, _depth=_depth + 1,
+                                         _overrides=overrides)]
+    if full and entry.yaml_path is not None and "metric_list" not in cfg:
+        cfg = read_task_yaml(entry.yaml_path) or cfg
+    return [(name, {**cfg, **(_overrides or {})})]
 
 
-_ENTRY_CLASS: list[type] = []
+def output_types(source: Any, name: str) -> set[str]:
+    """The request types a task, group or tag sends (lm-eval's `output_type` of its leaves)."""
+    return {cfg["output_type"] for _, cfg in leaf_configs(source, name)
+            if isinstance(cfg.get("output_type"), str)}
 
 
-def _entry_class() -> type:
-    """lm-eval's Entry with a lazily parsed `yaml_path` (built once; lm-eval imported late)."""
-    if not _ENTRY_CLASS:
-        from lm_eval.tasks._index import Entry, Kind
+def needs_loglikelihood(source: Any, name: str) -> bool:
+    """Whether a task, group or tag scores log-likelihoods (which chat APIs cannot give)."""
+    return bool(output_types(source, name) & LOGLIKELIHOOD_TYPES)
 
-        class CachedEntry(Entry):
-            """An index entry whose `yaml_path` becomes a Path on first read (15k Paths: 0.5 s)."""
 
-            def __init__(self, name: str, kind: Kind, path: str | None, cfg: Any,
-                         tags: set[str]) -> None:
-                self.name, self.kind, self._path, self.cfg, self.tags = (name, kind, path, cfg,
-                                                                         tags)
+def hub_dataset(cfg: dict[str, Any]) -> str | None:
+    """The hub dataset id a task config reads; None for a file format or a local folder."""
+    path = cfg.get("dataset_path")
+    if not isinstance(path, str) or not path or path in LOCAL_FORMATS \
+            or path in REFUSED_FORMATS or Path(path).exists():
+        return None
+    return path
 
-            @property
-            def yaml_path(self) -> Path | None:  # type: ignore[override]
-                return None if self._path is None else Path(self._path)
 
-        CachedEntry.__module__, CachedEntry.__qualname__ = __name__, "CachedEntry"
-        _ENTRY_CLASS.append(CachedEntry)
-    return _ENTRY_CLASS[0]
+def refused_format(cfg: dict[str, Any]) -> str | None:
+    """The config's `dataset_path` when it names a format `datasets` will not read, else None."""
+    path = cfg.get("dataset_path")
+    return path if isinstance(path, str) and path in REFUSED_FORMATS else None
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Task YAML as data: `!function mod.fn` (and any other tag) kept as its text."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> str:
+    value = loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else ""
+    return f"!{suffix} {value}"
+
+
+_TaskYamlLoader.add_multi_constructor("!", _tagged)
+
+
+def read_task_yaml(path: str | Path, *, includes: bool = True,
+                   _seen: frozenset[Path] = frozenset()) -> dict[str, Any]:
+    """One task YAML as a dict ({} when unreadable), `include:` merged unless `includes=False`.
+
+    Merged as lm-eval merges: each included file in order (its `task_list` dropped), then the
+    file's own keys on top. A cycle or a missing include leaves that include out.
+    """
+    path = Path(path).expanduser().resolve()
+    try:
+        data = yaml.load(path.read_text("utf-8"), Loader=_TaskYamlLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    if not includes or "include" not in data:
+        return data
+    listed = data.pop("include")
+    if path in _seen:  # an include cycle: lm-eval refuses it, the walk stops here
+        return data
+    merged: dict[str, Any] = {}
+    for include in listed if isinstance(listed, list) else [listed]:
+        if isinstance(include, str):
+            found = read_task_yaml(path.parent / include, _seen=_seen | {path})
+            found.pop("task_list", None)
+            merged.update(found)
+    merged.update(data)
+    return merged
+
+
+def task_files(include_paths: list[Path]) -> dict[str, list[Path]]:
+    """Task, group and tag names defined under our include paths -> the YAMLs defining them."""
+    found: dict[str, list[Path]] = {}
+    for root in include_paths:
+        for path in sorted(Path(root).rglob("*.yaml")) if Path(root).is_dir() else []:
+            cfg = read_task_yaml(path, includes=False)
+            names = [cfg.get("task") if isinstance(cfg.get("task"), str) else None,
+                     cfg.get("group") if isinstance(cfg.get("group"), str) else None]
+            tags = cfg.get("tag") or []
+            names += [tags] if isinstance(tags, str) else [t for t in tags if isinstance(t, str)]
+            for name in filter(None, names):
+                found.setdefault(name, []).append(path)
+    return found
 
 
 def __getattr__(name: str) -> Any:
-    """`CachedEntry` on demand, so pickled entries load in another process (Ray workers)."""
-    if name == "CachedEntry":
-        return _entry_class()
+    """The cache's other names (and `CachedEntry` for pickled entries) under their old home."""
+    if name in ("CachedEntry", "CACHE_FORMAT", "KEPT_KEYS", "index_key", "load_index",
+                "save_index"):
+        from openvsclosed import indexcache
+
+        return getattr(indexcache, name)
     raise AttributeError(name)
-
-
-def _entries(rows: list[tuple]) -> dict[str, Any]:
-    """The index back from its rows; each YAML path is parsed only when lm-eval reads it."""
-    from lm_eval.tasks._index import Kind
-
-    cls = _entry_class()
-    return {name: cls(name, Kind[kind], path, cfg, set(tags))
-            for name, kind, path, cfg, tags in rows}
-
-
-_LOADED: dict[tuple[str, int, int], dict[str, Any]] = {}
-"""Indexes already read by this process (run reads it for the data check, then the manager)."""
-
-
-def load_index(key: str) -> dict[str, Any] | None:
-    """The cached index for `key`, or None (absent, unreadable, or from another format)."""
-    path = cache_dir() / f"task-index-{key}.pickle"
-    try:
-        stat = path.stat()
-        memo = (str(path), stat.st_mtime_ns, stat.st_size)  # the file as it is now
-        if memo in _LOADED:
-            return dict(_LOADED[memo])
-        with path.open("rb") as handle:
-            rows = pickle.load(handle)
-        _LOADED[memo] = _entries(rows)
-        return dict(_LOADED[memo])
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-            TypeError, ValueError, KeyError):
-        return None
-
-
-def save_index(key: str, index: dict[str, Any]) -> None:
-    """Store the index atomically; failures are ignored (the cache is only a speed-up)."""
-    folder, tmp = cache_dir(), None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False,
-                                         suffix=".tmp") as handle:
-            tmp = Path(handle.name)
-            pickle.dump(_rows(index), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"task-index-{key}.pickle")
-        old = sorted(folder.glob("task-index-*.pickle"), key=lambda p: p.stat().st_mtime)
-        for stale in old[:-KEEP_FILES]:
-            stale.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _prebuilt(index: dict[str, Any]) -> Iterator[None]:
-    """TaskManager's index build answered from `index` while a manager is constructed."""
-    from lm_eval.tasks import manager as manager_module
-
-    original = manager_module.TaskIndex
-
-    class CachedTaskIndex(original):  # type: ignore[misc, valid-type]
-        """lm-eval's TaskIndex whose `build` returns the cached index."""
-
-        @staticmethod
-        def build(paths: Any, *, resolve_includes: bool = True) -> dict[str, Any]:
-            return dict(index)
-
-    manager_module.TaskIndex = CachedTaskIndex
-    try:
-        yield
-    finally:
-        manager_module.TaskIndex = original
-
-
-def cached_task_manager(include_path: list[str], include_defaults: bool = True) -> TaskManager:
-    """lm-eval's TaskManager over `include_path`, its index read from the cache when warm."""
-    from lm_eval.tasks import TaskManager
-
-    key = index_key(include_path, include_defaults)
-    index = load_index(key)
-    if index is not None:
-        with _prebuilt(index):
-            return TaskManager(include_path=include_path, include_defaults=include_defaults)
-    manager = TaskManager(include_path=include_path, include_defaults=include_defaults)
-    save_index(key, manager.task_index)
-    return manager
-
-
-def task_index(include_path: list[str], include_defaults: bool = True) -> dict[str, Any]:
-    """The index alone (name -> entry), cached like the manager's: for checks before a run."""
-    from lm_eval.tasks import manager as manager_module
-
-    key = index_key(include_path, include_defaults)
-    index = load_index(key)
-    if index is None:
-        roots = [Path(manager_module.__file__).parent] if include_defaults else []
-        index = manager_module.TaskIndex.build([*roots, *map(Path, include_path)])
-        save_index(key, index)
-    return index

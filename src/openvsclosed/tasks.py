@@ -10,21 +10,36 @@ one-question subjects ~0.1-0.15 s each).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from openvsclosed.config import ConfigError, RunConfig, suggest
+from openvsclosed.schema import split_metric
+from openvsclosed.taskhash import definition_folders
+from openvsclosed.taskindex import (
+    LOGLIKELIHOOD_TYPES,
+    PACKAGE_TASKS,
+    hub_dataset,
+    leaf_configs,
+    needs_loglikelihood,
+    output_types,
+    task_files,
+)
 
 if TYPE_CHECKING:
     from lm_eval.tasks import TaskManager
 
+__all__ = [  # the index's answers are re-exported here for older callers
+    "LOGLIKELIHOOD_TYPES", "PACKAGE_TASKS", "build_task_manager", "chat_variant",
+    "check_metrics", "check_task_names", "include_paths", "leaf_configs", "mirror_config",
+    "needs_loglikelihood", "output_types", "task_files",
+    "unscorable_jobs",
+]
+
 OPTIONAL_SPLITS = ("training_split", "validation_split")
-PACKAGE_TASKS = Path(__file__).parent / "data" / "tasks"
+"""Splits a task can run without: lm-eval then draws few-shot examples from the next split."""
 """Our chat-protocol variants (ovc_*_chat), always on the TaskManager's include path."""
 CHAT_VARIANTS = {
     "arc_easy": "ovc_arc_easy_chat", "arc_challenge": "ovc_arc_challenge_chat",
@@ -33,13 +48,11 @@ CHAT_VARIANTS = {
     "winogrande": "ovc_winogrande_chat", "gsm8k": "gsm8k",
 }
 """Task -> its generative variant for `protocol: chat` (gsm8k is generative already)."""
-LOGLIKELIHOOD_TYPES = frozenset({"loglikelihood", "multiple_choice", "loglikelihood_rolling"})
 
 
 def chat_variant(task: str) -> str:
     """The task a chat-protocol run evaluates for `task` (itself when none is known)."""
     return CHAT_VARIANTS.get(task, task)
-"""Splits a task can run without: lm-eval then draws few-shot examples from the next split."""
 
 
 class MirrorSplitMissing(Exception):
@@ -57,8 +70,8 @@ def mirror_config(cfg: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     Splits the mirror lacks are dropped where lm-eval can do without them (train, validation)
     and recorded in the task's metadata; a missing evaluation split raises with its exact path.
     """
-    hub_path, hub_name = cfg.get("dataset_path"), cfg.get("dataset_name")
-    if not hub_path or hub_path in ("json", "csv", "parquet", "arrow", "text"):
+    hub_path, hub_name = hub_dataset(cfg), cfg.get("dataset_name")
+    if hub_path is None:  # a file format or a local folder: read where it is
         return cfg
     folder = mirror_folder(data_dir, hub_path)
     config_dir = folder / (hub_name or "default")
@@ -121,13 +134,17 @@ def build_task_manager(
     include_path: list[Path] | None = None,
     include_defaults: bool = True,
 ) -> TaskManager:
-    """One TaskManager for the whole run (indexing ~14k tasks costs seconds)."""
+    """One TaskManager for the whole run (indexing ~14k tasks costs seconds).
+
+    Our package folder is always first; listing it in `include_path` too (as `include_paths`
+    does) changes nothing, so every caller reaches the same cached index.
+    """
     if data_dir is not None:
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     from lm_eval.tasks._factory import TaskFactory
 
+    from openvsclosed.indexcache import cached_task_manager  # the index, cached on disk
     from openvsclosed.lmeval_once import setup_once
-    from openvsclosed.taskindex import cached_task_manager  # the index, cached on disk
 
     setup_once()  # lm-eval's environment report and templates: once per process, not per job
 
@@ -145,6 +162,21 @@ def build_task_manager(
     return manager
 
 
+def include_paths(config: RunConfig, source: str = "the config",
+                  own_tasks_dir: Path | None = None) -> list[Path]:
+    """A run's task folders, the one list every step indexes: ours, the user's, own tasks.
+
+    The user's `task_paths` must exist; the config's own tasks (tasks read from a data file)
+    are written as lm-eval tasks under `own_tasks_dir` (see `owntaskfiles.task_include_paths`
+    for where, when it is None). Every entry point (data check, run, validate, Ray workers)
+    calling this gets the same folders in the same order, so they share one cached index.
+    """
+    from openvsclosed.owntaskfiles import task_include_paths
+
+    definition_folders(config, source)  # the user's folders must exist
+    return [PACKAGE_TASKS, *task_include_paths(config, source, own_tasks_dir)]
+
+
 def check_task_names(config: RunConfig, source: Path, manager: TaskManager,
                      names: set[str] | None = None) -> None:
     """Reject unknown task names before anything runs, naming the config key."""
@@ -159,31 +191,6 @@ def check_task_names(config: RunConfig, source: Path, manager: TaskManager,
 
 
 
-def leaf_configs(manager: TaskManager, name: str, depth: int = 0) -> list[dict[str, Any]]:
-    """The YAML configs of the leaf tasks under a task, group or tag, read before any run."""
-    from lm_eval.tasks._index import Kind
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    entry = manager.task_index.get(name)
-    if entry is None or depth > 8:
-        return []
-    if entry.kind == Kind.TAG:
-        return [c for leaf in entry.tags for c in leaf_configs(manager, leaf, depth + 1)]
-    cfg = entry.cfg or {}
-    if entry.yaml_path and "metric_list" not in cfg:  # an index entry may keep only a summary
-        with contextlib.suppress(OSError, ValueError):
-            cfg = load_yaml(entry.yaml_path, resolve_func=False)
-    if entry.kind != Kind.GROUP:
-        return [cfg]
-    return [c for member in _members(cfg.get("task") or [])
-            for c in leaf_configs(manager, member, depth + 1)]
-
-
-def output_types(manager: TaskManager, name: str) -> set[str]:
-    """The request types a task, group or tag needs."""
-    return {cfg["output_type"] for cfg in leaf_configs(manager, name) if cfg.get("output_type")}
-
-
 def check_metrics(jobs: list, manager: TaskManager, source: Path) -> None:
     """Refuse a task's `metric:` its lm-eval task does not compute, before anything runs."""
     checked: set[tuple[str, str]] = set()
@@ -193,30 +200,16 @@ def check_metrics(jobs: list, manager: TaskManager, source: Path) -> None:
             continue
         checked.add((job.lm_eval_task, wanted))
         known: set[str] = set()
-        for cfg in leaf_configs(manager, job.lm_eval_task):
+        for _, cfg in leaf_configs(manager, job.lm_eval_task, full=True):
             for item in cfg.get("metric_list") or []:
                 if isinstance(item, dict) and isinstance(item.get("metric"), str):
                     known.add(item["metric"])
-        name = wanted.partition(",")[0]
+        name = split_metric(wanted)[0]
         if known and name not in known:
             raise ConfigError(
                 f"{source}: tasks: {job.task.name!r} metric {wanted!r}: task "
                 f"{job.lm_eval_task!r} computes {', '.join(sorted(known))}; allowed: one of "
                 "those, optionally as name,filter.")
-
-
-def _members(items: list) -> list[str]:
-    """Names listed in a group's `task:`, inline sub-groups flattened."""
-    names = []
-    for item in items:
-        if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict) and "group" in item and "task" in item:
-            names.extend(_members(item["task"] if isinstance(item["task"], list)
-                                  else [item["task"]]))
-        elif isinstance(item, dict) and isinstance(item.get("task"), str):
-            names.append(item["task"])
-    return names
 
 
 def unscorable_jobs(jobs: list, manager: TaskManager) -> list[tuple[Any, str]]:
@@ -227,15 +220,15 @@ def unscorable_jobs(jobs: list, manager: TaskManager) -> list[tuple[Any, str]]:
     Routing already gives chat APIs the generative variant of every task that has one; what
     remains has none, so those jobs are skipped (with the fix named), never scored as wrong.
     """
-    needs_loglikelihood: dict[str, bool] = {}
+    scored_by_loglikelihood: dict[str, bool] = {}
     out = []
     for job in jobs:
         if not (job.model.is_api or job.protocol == "chat"):
             continue
         task = job.lm_eval_task
-        if task not in needs_loglikelihood:
-            needs_loglikelihood[task] = bool(output_types(manager, task) & LOGLIKELIHOOD_TYPES)
-        if not needs_loglikelihood[task]:
+        if task not in scored_by_loglikelihood:
+            scored_by_loglikelihood[task] = needs_loglikelihood(manager, task)
+        if not scored_by_loglikelihood[task]:
             continue
         if job.model.is_api:
             out.append((job, f"{task!r} scores log-likelihoods, which a chat API does not give, "
@@ -246,93 +239,3 @@ def unscorable_jobs(jobs: list, manager: TaskManager) -> list[tuple[Any, str]]:
                              "model wrote its answer; its native (log-likelihood) job is the "
                              "one to run (protocol: native or both)"))
     return out
-
-
-class _AnyTagLoader(yaml.SafeLoader):
-    """Reads task YAMLs without resolving `!function` (the tag's module is noted instead)."""
-
-
-def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> str:
-    value = loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else ""
-    return f"!{suffix} {value}"
-
-
-_AnyTagLoader.add_multi_constructor("!", _tagged)
-
-
-def _read_task_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text("utf-8"), Loader=_AnyTagLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def task_files(include_paths: list[Path]) -> dict[str, list[Path]]:
-    """Task, group and tag names defined under our include paths -> the YAMLs defining them."""
-    found: dict[str, list[Path]] = {}
-    for root in include_paths:
-        for path in sorted(Path(root).rglob("*.yaml")) if Path(root).is_dir() else []:
-            cfg = _read_task_yaml(path)
-            names = [cfg.get("task") if isinstance(cfg.get("task"), str) else None,
-                     cfg.get("group") if isinstance(cfg.get("group"), str) else None]
-            tags = cfg.get("tag") or []
-            names += [tags] if isinstance(tags, str) else [t for t in tags if isinstance(t, str)]
-            for name in filter(None, names):
-                found.setdefault(name, []).append(path)
-    return found
-
-
-def task_definition_hash(name: str, defined: dict[str, list[Path]]) -> str | None:
-    """A hash of every file defining `name`: its YAMLs, their includes, the Python they call.
-
-    None when no include path defines it (lm-eval's own tasks are pinned by its version).
-    Editing any of those files changes the hash, and so the job key.
-    """
-    files: dict[Path, bytes] = {}
-    pending = [name]
-    seen_names: set[str] = set()
-    while pending:
-        current = pending.pop()
-        if current in seen_names:
-            continue
-        seen_names.add(current)
-        for path in defined.get(current, []):
-            _collect(path, files, pending, depth=0)
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for path in sorted(files, key=lambda p: (p.name, str(p))):
-        digest.update(path.name.encode() + b"\0" + files[path] + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _collect(path: Path, files: dict[Path, bytes], names: list[str], depth: int) -> None:
-    """Add a YAML, its includes and its `!function` modules; queue group members."""
-    path = path.resolve()
-    if path in files or depth > 16 or not path.is_file():
-        return
-    files[path] = path.read_bytes()
-    cfg = _read_task_yaml(path)
-    include = cfg.get("include")
-    if isinstance(include, str):
-        _collect(path.parent / include, files, names, depth + 1)
-    for value in _strings(cfg):
-        if value.startswith("!function "):
-            module = value.split(" ", 1)[1].rsplit(".", 1)[0]
-            py = path.parent / f"{module.replace('.', '/')}.py"
-            if py.is_file():
-                files.setdefault(py.resolve(), py.read_bytes())
-    members = cfg.get("task") if "group" in cfg else None
-    if isinstance(members, list):
-        names.extend(_members(members))
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []

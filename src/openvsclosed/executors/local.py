@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from openvsclosed.events import BudgetSkipped, JobFinished, ModelLoaded, Outcome, Status
 from openvsclosed.plan import Plan
-from openvsclosed.runner import Evaluate, LoadModel, RunProgress, RunSummary, attempt, by_model
+from openvsclosed.runner import Evaluate, LoadModel, RunSummary, attempt, by_model
+from openvsclosed.sinks import driver_sinks
 from openvsclosed.store import ResultStore
 
 
@@ -27,27 +29,35 @@ class LocalExecutor:
     def run(self, plan: Plan, store: ResultStore, *, console: Console | None = None,
             env: Mapping[str, str] | None = None) -> RunSummary:
         """Run every pending job here and return what happened."""
-        progress = RunProgress(plan, store, console, env)
-        with progress:
+        summary = RunSummary()
+        with driver_sinks(plan, store, summary, console, env) as emit:
             for jobs in by_model(plan.pending).values():
                 spec = jobs[0].model
-                if progress.budget_spent and spec.is_api:
-                    progress.skip_for_budget(jobs)  # the budget is spent: load nothing more
+                if summary.budget_spent and spec.is_api:
+                    emit(BudgetSkipped(tuple(jobs)))  # the budget is spent: load nothing more
                     continue
-                progress.status(f"loading {spec.id}")
+                emit(Status(f"loading {spec.id}"))
                 try:
                     lm = self.load_model(spec)
-                    progress.loaded(spec)
                 except Exception as exc:
                     for job in jobs:
-                        progress.fail(job, type(exc).__name__, f"{type(exc).__name__}: {exc}")
+                        emit(JobFinished(job, Outcome.failure(exc)))
                     continue
+                emit(ModelLoaded(spec))
                 for job in jobs:
-                    progress.status(job.label)
-                    if progress.budget_spent and spec.is_api:
-                        progress.skip_for_budget([job])
+                    emit(Status(job.label))
+                    if summary.budget_spent and spec.is_api:
+                        emit(BudgetSkipped((job,)))
                     else:
-                        progress.finish(job, attempt(job, lm, self.evaluate, progress.env))
+                        emit(JobFinished(job, attempt(job, lm, self.evaluate, env)))
                 del lm
                 gc.collect()
-        return progress.summary
+        return summary
+
+
+def run_jobs(plan: Plan, store: ResultStore, *, evaluate: Evaluate, load_model: LoadModel,
+             console: Console | None = None,
+             env: Mapping[str, str] | None = None) -> RunSummary:
+    """Run the pending jobs here, model by model; never load a model with nothing pending."""
+    return LocalExecutor(evaluate=evaluate, load_model=load_model).run(
+        plan, store, console=console, env=env)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import socket
 
+from openvsclosed.executors.unavailable import ExecutorUnavailable
+
 ALLOWED_ADDRESSES = "the address `ray start --head` printed (host:port), ray://host:port or auto"
 CLIENT_INSTALL = "pip install 'ray[client]' (the `ray` extra, pip install 'openvsclosed[ray]', " \
                  "includes it)"
@@ -20,7 +22,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x
 SETTINGS = 0x04
 
 
-class RayUnavailable(Exception):
+class RayUnavailable(ExecutorUnavailable):
     """The cluster named by --ray-address / RAY_ADDRESS cannot be joined (exit code 2)."""
 
 

@@ -4,7 +4,8 @@ Each actor loads its model once and runs that model's jobs one at a time; the dr
 the next job when one finishes, collects outcomes as they come, and alone writes records and
 failures (workers need no shared filesystem). An actor that dies fails only the job it was
 running: the attempt is logged, the job is retried on a fresh actor up to `retries` times, and
-every other job goes on. Ctrl-C stops the actors; every finished job is already stored.
+every other job goes on. Ctrl-C stops the actors; every finished job is already stored. The
+loop only emits `events`; the driver's `sinks` print, store and account, as for a local run.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ import os
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from openvsclosed.budget import Budget
-from openvsclosed.config import ModelSpec, RunConfig
-from openvsclosed.console import say
-from openvsclosed.executors.ray_address import (
-    ALLOWED_ADDRESSES,
-    RayUnavailable,
-    check_reachable,
+from openvsclosed.config import ModelSpec
+from openvsclosed.events import (
+    AttemptFailed,
+    BudgetSkipped,
+    Event,
+    JobFinished,
+    ModelLoaded,
+    Notice,
+    Outcome,
+    Status,
 )
+from openvsclosed.executors.ray_address import ALLOWED_ADDRESSES, RayUnavailable, check_reachable
 from openvsclosed.executors.ray_worker import (  # noqa: F401  (re-exported for callers)
     ModelWorker,
     api_host,
@@ -36,7 +40,8 @@ from openvsclosed.executors.ray_worker import (  # noqa: F401  (re-exported for 
     worker_evaluator,
 )
 from openvsclosed.plan import Job, Plan
-from openvsclosed.runner import Evaluate, RunProgress, RunSummary, by_model, scrub
+from openvsclosed.runner import Evaluate, RunSummary, by_model, scrub
+from openvsclosed.sinks import driver_sinks
 from openvsclosed.store import ResultStore
 
 DEFAULT_PROVIDER_CAP = 16
@@ -75,7 +80,7 @@ class RayExecutor:
         """Run every pending job on the cluster and return what happened."""
         import ray
 
-        progress = RunProgress(plan, store, console, env)
+        summary = RunSummary()
         started = self._connect(plan)
         budget_actor, keeps_ledger, drive = None, False, None
         try:
@@ -83,8 +88,8 @@ class RayExecutor:
                 from openvsclosed.executors.ray_budget import start_budget_actor
 
                 budget_actor, keeps_ledger = start_budget_actor(self.budget)
-            with progress:
-                drive = _Drive(self, progress, budget_actor, plan)
+            with driver_sinks(plan, store, summary, console, env) as emit:
+                drive = _Drive(self, emit, summary, budget_actor, plan)
                 drive.loop()
         finally:
             for copy in list(drive.actors.values()) if drive is not None else []:
@@ -95,7 +100,7 @@ class RayExecutor:
                 close_budget_actor(budget_actor, self.budget, keeps_ledger)
             if started:
                 ray.shutdown()
-        return progress.summary
+        return summary
 
     def _connect(self, plan: Plan) -> bool:
         """Join the cluster (or start a local Ray); True when this call started it."""
@@ -139,11 +144,12 @@ class RayExecutor:
 class _Drive:
     """One run's bookkeeping on the driver: queues per model, actors, attempts, in-flight calls."""
 
-    def __init__(self, executor: RayExecutor, progress: RunProgress, budget_actor: Any,
-                 plan: Plan) -> None:
+    def __init__(self, executor: RayExecutor, emit: Callable[[Event], None],
+                 summary: RunSummary, budget_actor: Any, plan: Plan) -> None:
         import ray
 
-        self.ray, self.ex, self.progress, self.budget_actor = ray, executor, progress, budget_actor
+        self.ray, self.ex, self.budget_actor = ray, executor, budget_actor
+        self.emit, self.summary = emit, summary
         self.queues = {mid: deque(jobs) for mid, jobs in by_model(plan.pending).items()}
         self.specs = {mid: jobs[0].model for mid, jobs in by_model(plan.pending).items()}
         self.tries: dict[tuple[str, str], int] = {}
@@ -174,17 +180,17 @@ class _Drive:
                 cause = exc.cause if getattr(exc, "cause", None) is not None else exc
                 message = f"{type(cause).__name__}: {cause}"
                 if kind == "run" and copy.job is not None:  # run() itself broke (not the job)
-                    self.progress.fail(copy.job, type(cause).__name__, message)
+                    self.emit(JobFinished(copy.job, Outcome.failure(cause, message)))
                 self._fail_queue(copy.model_id, type(cause).__name__, message)
                 continue
             except self.ray.exceptions.RayError as exc:  # the actor or its node died
                 self._died(copy, kind, exc)
                 continue
             if kind == "load":
-                self.progress.loaded(self.specs[copy.model_id])
+                self.emit(ModelLoaded(self.specs[copy.model_id]))
             else:
                 job, copy.job = copy.job, None
-                self.progress.finish(job, value)
+                self.emit(JobFinished(job, value))
             self._next(copy)
 
     def _start(self, mid: str) -> None:
@@ -205,19 +211,19 @@ class _Drive:
         self.actors[name] = copy
         self.loads[mid] = self.loads.get(mid, 0) + 1
         self.inflight[actor.load.remote()] = ("load", copy)
-        self.progress.status(f"loading {mid}")
+        self.emit(Status(f"loading {mid}"))
 
     def _next(self, copy: _Copy) -> None:
         """Give a loaded copy its model's next job, or stop it (freeing its GPUs) when none."""
         queue, spec = self.queues[copy.model_id], self.specs[copy.model_id]
-        if queue and self.progress.budget_spent and spec.is_api:
-            self.progress.skip_for_budget(list(queue))
+        if queue and self.summary.budget_spent and spec.is_api:
+            self.emit(BudgetSkipped(tuple(queue)))
             queue.clear()
         if not queue:
             self._stop(copy)
             return
         copy.job = queue.popleft()
-        self.progress.status(copy.job.label)
+        self.emit(Status(copy.job.label))
         self.inflight[copy.actor.run.remote(copy.job)] = ("run", copy)
 
     def _died(self, copy: _Copy, kind: str, exc: Exception) -> None:
@@ -233,7 +239,8 @@ class _Drive:
             self.tries[slot] = tries = self.tries.get(slot, 0) + 1
             retry = tries <= self.ex.retries
             note = f"; attempt {tries} of {self.ex.retries + 1}" + (", retrying" if retry else "")
-            self.progress.fail(job, type(exc).__name__, why + note, final=not retry)
+            failure = Outcome.failure(exc, why + note)
+            self.emit(AttemptFailed(job, failure) if retry else JobFinished(job, failure))
             if retry:
                 queue.appendleft(job)
         elif self.loads[mid] > self.ex.retries + len(self._live(mid)):
@@ -251,7 +258,8 @@ class _Drive:
     def _fail_queue(self, mid: str, error_type: str, message: str) -> None:
         queue = self.queues[mid]
         while queue:
-            self.progress.fail(queue.popleft(), error_type, message)
+            self.emit(JobFinished(queue.popleft(), Outcome("failed", error_type=error_type,
+                                                           message=message)))
 
     def _demand(self, spec: ModelSpec) -> dict[str, float]:
         """The copy's resources; a provider cap the cluster does not declare is left out."""
@@ -261,10 +269,10 @@ class _Drive:
                 del need[resource]
                 if resource not in self.uncapped:
                     self.uncapped.add(resource)
-                    say(self.progress.console, ("note:", "yellow"),
-                        f" the cluster declares no {resource!r} resource, so requests to that"
+                    self.emit(Notice(
+                        f"the cluster declares no {resource!r} resource, so requests to that"
                         " provider are not capped cluster-wide (declare it with ray start"
-                        f" --resources '{{\"{resource}\": N}}')")
+                        f" --resources '{{\"{resource}\": N}}')", label="note:"))
         return need
 
     def _infeasible(self, spec: ModelSpec) -> str | None:
@@ -278,19 +286,4 @@ class _Drive:
         return (f"one copy of {spec.id} needs {wanted} on one node, and no node of the Ray "
                 f"cluster has that (the most any node has: {largest}); lower num_gpus/num_cpus "
                 "or add a larger node")
-
-
-def executor_for_run(config: RunConfig, data_dir: Path | None, store: ResultStore,
-                     budget: Budget, loglikelihood_ids: set[str],
-                     address: str | None = None) -> RayExecutor:
-    """The CLI's Ray executor: task folders as absolute paths, the cache in the results dir."""
-    folders = [str(Path(p).absolute()) for p in config.task_paths]
-    config = config.model_copy(update={"task_paths": [Path(p) for p in folders]})
-    return RayExecutor(
-        load_model=partial(load_on_worker, cache_dir=str(store.root.absolute() / "cache"),
-                           loglikelihood_ids=frozenset(loglikelihood_ids)),
-        make_evaluate=partial(worker_evaluator, str(Path(data_dir).absolute()) if data_dir
-                              else None, folders, True, config),
-        budget=budget, retries=config.retries, address=address)
-
 

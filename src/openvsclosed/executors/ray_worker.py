@@ -14,19 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openvsclosed.config import ModelSpec, RunConfig
+from openvsclosed.events import Outcome
 from openvsclosed.models.vllm_engine import gpus_per_copy
 from openvsclosed.plan import Job
-from openvsclosed.runner import Evaluate, Outcome, attempt
+from openvsclosed.runner import Evaluate, attempt
 
 
 def api_host(spec: ModelSpec) -> str | None:
     """Where an API model's requests go: its provider's host, the unit of the concurrency cap."""
     if not spec.is_api:
         return None
-    from openvsclosed.models import DEFAULT_BASE_URLS
-
-    url = spec.base_url or DEFAULT_BASE_URLS.get(spec.backend, "")
-    return urlsplit(url).hostname or spec.backend
+    return urlsplit(spec.endpoint).hostname or spec.backend
 
 
 def provider_resource(spec: ModelSpec) -> str | None:
@@ -106,11 +104,13 @@ def worker_evaluator(data_dir: str | None, include_path: list[str],
 
 
 def load_on_worker(spec: ModelSpec, budget: Any, *, cache_dir: str | None,
-                   loglikelihood_ids: frozenset[str] = frozenset()) -> Any:
+                   loglikelihood_ids: frozenset[str] = frozenset(),
+                   batch_dir: str | None = None, batch_wait: bool = True) -> Any:
     """The CLI's loader inside an actor.
 
     The response cache lives where the actor runs (none if that machine cannot create it); API
-    models get the run's shared budget; vLLM gets one copy per actor.
+    models get the run's shared budget (and journal provider batches where the actor runs);
+    vLLM gets one copy per actor.
     """
     from openvsclosed.models import load_model
 
@@ -121,4 +121,5 @@ def load_on_worker(spec: ModelSpec, budget: Any, *, cache_dir: str | None,
         except OSError:
             cache = None
     return load_model(spec, cache_dir=cache, budget=budget, data_parallel=1,
-                      loglikelihood=spec.id in loglikelihood_ids)
+                      loglikelihood=spec.id in loglikelihood_ids,
+                      batch_dir=Path(batch_dir) if batch_dir else None, batch_wait=batch_wait)

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from openvsclosed.config import ApiModelSpec, LocalModelSpec
+from openvsclosed.models.keys import UnusableKey, read_key, scrub_secrets, secret_forms
 from openvsclosed.schema import ModelIdentity
+
+__all__ = ["ModelUnavailable", "UnusableKey", "identity_args", "leaves_machine", "load_model",
+           "model_identity", "read_key", "resolve_args", "scrub_secrets", "secret_forms",
+           "unrunnable_reason"]
 
 TRANSPORT_KEYS = frozenset(
     {"batch_size", "max_batch_size", "device", "parallelize", "num_concurrent", "max_retries",
@@ -69,14 +74,6 @@ def resolve_args(args: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _PKG.sub(package_dir, v) if isinstance(v, str) else v for k, v in args.items()}
 
 
-DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com/v1/chat/completions",
-    "anthropic": "https://api.anthropic.com/v1/messages",
-    "gemini": "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions",
-}
-"""Gemini is reached through Google's OpenAI-compatible endpoint, with GEMINI_API_KEY."""
-
-
 def leaves_machine(spec: LocalModelSpec | ApiModelSpec) -> bool:
     """Whether prompts may go to a server off this machine: the check a private request makes.
 
@@ -85,12 +82,12 @@ def leaves_machine(spec: LocalModelSpec | ApiModelSpec) -> bool:
     or a resolver that fails both count as leaving. A URL that parsers read differently
     (userinfo, a backslash) is a ConfigError of its own: no answer about it would be honest.
     """
-    if not isinstance(spec, ApiModelSpec):
+    if not spec.is_api:
         return False
     from openvsclosed.config import ConfigError
     from openvsclosed.models.egress import EgressRefused, parse_endpoint, stays_on_machine
 
-    url = spec.base_url or DEFAULT_BASE_URLS.get(spec.backend, "https://remote")
+    url = spec.endpoint
     try:
         parse_endpoint(url)
     except EgressRefused as exc:
@@ -98,60 +95,34 @@ def leaves_machine(spec: LocalModelSpec | ApiModelSpec) -> bool:
     return not stays_on_machine(url)
 
 
-class UnusableKey(ValueError):
-    """A key variable whose value cannot go into an HTTP header (named, never quoted)."""
+def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str],
+                      *, check_install: bool = True) -> str | None:
+    """Why a model's jobs are skipped rather than run: a missing key or a missing extra.
 
-
-def read_key(env: Mapping[str, str], variable: str) -> str:
-    """The key in `variable`, without the whitespace a file or `.env` leaves around it.
-
-    A control character inside would make `requests` raise an error quoting the header, key
-    included, so such a value is refused here, naming only the variable.
+    Both are skips, not failures: the rest of the run goes on and the plan says how to fix
+    them. `check_install` is off where the model runs elsewhere (Ray workers have their own).
     """
-    key = (env.get(variable) or "").strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in key):
-        raise UnusableKey(f"{variable} holds a control character inside the key; allowed: the "
-                          "key alone (surrounding spaces and newlines are stripped)")
-    return key
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Every way a key may appear in text: raw, stripped, escaped as repr and JSON write it."""
-    import json
-
-    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
-    return {f for f in forms if len(f) >= 4}
-
-
-def scrub_secrets(text: str, secrets: Mapping[str, str]) -> str:
-    """`text` with every form of each secret value replaced by `$VARIABLE`.
-
-    Call it before cutting text short: a key that straddles the cut would otherwise leave its
-    first characters behind, where no later scrub can recognise them.
-    """
-    for variable, raw in secrets.items():
-        if raw and raw.strip():
-            for form in sorted(secret_forms(raw), key=len, reverse=True):
-                text = text.replace(form, f"${variable}")
-    return text
-
-
-def unrunnable_reason(spec: LocalModelSpec | ApiModelSpec, env: Mapping[str, str]) -> str | None:
-    """Why a model's jobs are skipped rather than run (a missing key is a skip, not a failure)."""
     if isinstance(spec, ApiModelSpec) and spec.api_key_env and not read_key(env, spec.api_key_env):
         return f"{spec.api_key_env} is not set"
+    if check_install:
+        from openvsclosed.backends import backend
+
+        return backend(spec.backend).install_line()
     return None
 
 
 def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = None,
                budget: Any = None, data_parallel: int | None = None,
-               loglikelihood: bool = True) -> Any:
+               loglikelihood: bool = True, batch_dir: Path | None = None,
+               batch_wait: bool = True) -> Any:
     """Build the lm-eval LM once; the runner reuses it for all of the model's pending tasks.
 
     API models get a response cache under `cache_dir/<model id>` and the run's shared budget.
     `vllm` models get their GPU layout and prefix caching from `vllm_engine_args`
     (`data_parallel`: copies inside this process; `loglikelihood`: whether any of the model's
-    jobs scores log-likelihoods).
+    jobs scores log-likelihoods). A model with `batch` on sends its requests as provider
+    batches whose ids are journaled under `batch_dir/<model id>` before anything is awaited;
+    `batch_wait=False` submits them and returns (`--no-wait`).
     """
     from openvsclosed.models.registry import lm_eval_model_class
 
@@ -162,7 +133,7 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
         from openvsclosed.models.wire import wire_settings
 
         return cls(
-            model=spec.api_model, base_url=spec.base_url or DEFAULT_BASE_URLS[spec.backend],
+            model=spec.api_model, base_url=spec.endpoint,
             num_concurrent=spec.num_concurrent, timeout=spec.timeout_s,
             api_key_env=spec.api_key_env, input_per_m=spec.input_per_m,
             output_per_m=spec.output_per_m, budget=budget,
@@ -170,6 +141,7 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
             requests_per_minute=spec.requests_per_minute, attempts=spec.attempts,
             backoff_s=spec.backoff_s, max_backoff_s=spec.max_backoff_s,
             wire=wire_settings(spec),
+            **(_batch_args(spec, batch_dir, batch_wait) if spec.batched else {}),
         )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
@@ -185,6 +157,15 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
     if spec.backend == "hf" and not fast:
         lm.scorer = "lm-eval-hf"  # FastHFLM carries "ovc-fast-loglikelihood" (or its fallback)
     return lm
+
+
+def _batch_args(spec: ApiModelSpec, batch_dir: Path | None, wait: bool) -> dict[str, Any]:
+    """What the chat class needs to send a model's requests as provider batches."""
+    from openvsclosed.backends import backend
+
+    return {"batch": backend(spec.backend).batch, "batch_wait": wait,
+            "batch_dir": str(Path(batch_dir) / spec.id) if batch_dir else None,
+            "batch_prices": (spec.batch_input_per_m, spec.batch_output_per_m)}
 
 
 def _default_device() -> str:

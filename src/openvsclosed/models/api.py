@@ -3,7 +3,8 @@
 lm-eval builds the prompts and payloads and parses the replies; the mixin here owns only the
 wire: the key from the environment variable each model names, retries with exponential backoff,
 jitter and Retry-After, a requests-per-minute limit, a response cache on disk (a re-run sends
-nothing), token usage and dollars, and a run-wide budget checked before every request. A
+nothing), token usage and dollars, and a run-wide budget checked before every request; with
+`batch` on, generation goes out as provider batches (`models/batch`). A
 private task's requests go only to the loopback address `egress` pins (no proxy, no redirect),
 and no reply of it is cached or quoted in an error.
 """
@@ -12,51 +13,33 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import email.utils
 import hashlib
 import json
 import os
-import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from openvsclosed.budget import Budget
 from openvsclosed.models.cache import ResponseCache
-from openvsclosed.models.egress import EgressRefused, Pinned, parse_endpoint, pin_loopback
+from openvsclosed.models.egress import EgressRefused, Pinned, parse_endpoint
+from openvsclosed.models.transport import (
+    ERROR_TEXT_CHARS,
+    RETRY_AFTER_CAP_S,
+    RETRY_STATUSES,
+    WITHHELD,
+    ApiError,
+    Transport,
+    retry_after_seconds,
+)
 from openvsclosed.models.usage import UsageMeter, billed_tokens, worst_case_tokens
 from openvsclosed.models.wire import WireSettings, read_replies, shape_payload, token_usage
 
-RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-RETRY_AFTER_CAP_S = 600.0
-"""The longest Retry-After honoured; a server asking for more is treated as down."""
-ERROR_TEXT_CHARS = 200
-"""How much of a server's error reply a failure keeps (after keys are scrubbed out of it)."""
-WITHHELD = "the reply is not shown or stored: it may quote the rows of a private task"
+__all__ = ["ERROR_TEXT_CHARS", "RETRY_AFTER_CAP_S", "RETRY_STATUSES", "WITHHELD", "ApiError",
+           "ResilientAPI", "ResponseCache", "retry_after_seconds"]
 
-
-class ApiError(Exception):
-    """A request that failed for good (after retries, or at once for 4xx): the job fails."""
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class ResilientAPI:
+class ResilientAPI(Transport):
     """Mixin for lm-eval's TemplateAPI chat classes (put it first in the bases)."""
 
     def __init__(self, *args: Any, api_key_env: str | None = None,
@@ -64,7 +47,10 @@ class ResilientAPI:
                  cache_dir: str | None = None, budget: Budget | None = None,
                  requests_per_minute: float | None = None, attempts: int = 6,
                  backoff_s: float = 1.0, max_backoff_s: float = 60.0,
-                 wire: WireSettings | None = None, **kwargs: Any) -> None:
+                 wire: WireSettings | None = None, batch: str | None = None,
+                 batch_wait: bool = True, batch_dir: str | None = None,
+                 batch_prices: tuple[float | None, float | None] | None = None,
+                 **kwargs: Any) -> None:
         # lm-eval's own retry loop gets one attempt: ours knows statuses and Retry-After.
         kwargs["max_retries"] = 1
         super().__init__(*args, **kwargs)
@@ -80,17 +66,22 @@ class ResilientAPI:
         self._slot_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         parse_endpoint(str(self.base_url))  # a URL two parsers read differently is refused
-        self.private = False
-        """Set per job by the runner: no reply cached, no error reply kept or shown."""
-        self.loopback_only = False
-        """Set per job by the runner: requests go to the pinned loopback address only."""
+        self.private = self.loopback_only = False  # set per job through `for_job`
         self._pinned: tuple[Pinned, Any] | None = None
         self._pin_lock = threading.Lock()
+        self.batcher = None
+        """With `batch` (a protocol of the backend table), generation goes out as batches."""
+        if batch:
+            from openvsclosed.models.batch.collect import BatchCollector
+
+            self.batcher = BatchCollector(self, batch, wait=batch_wait,
+                                          batch_dir=Path(batch_dir) if batch_dir else None,
+                                          prices=batch_prices or (None, None))
 
     @property
     def api_key(self) -> str:
         """The key from the variable this model names; never stored, never logged."""
-        from openvsclosed.models import read_key
+        from openvsclosed.models.keys import read_key
 
         return (read_key(os.environ, self.api_key_env) if self.api_key_env else "") or "no-key"
 
@@ -103,6 +94,19 @@ class ResilientAPI:
                                        gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed,
                                        **kwargs)
         return shape_payload(payload, self.wire) if self.wire is not None else payload
+
+    def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
+        """lm-eval's loop, or with batch on every uncached request in provider batches."""
+        if self.batcher is None:
+            return super().generate_until(requests, disable_tqdm=disable_tqdm)
+        from openvsclosed.models.batch.lmeval import generate_until_batched
+
+        return generate_until_batched(self, requests)
+
+    def request_key(self, payload: dict) -> str:
+        """The response cache's key for a request body (live and batch share it)."""
+        return hashlib.sha256(json.dumps({"url": self.base_url, "payload": payload},
+                                         sort_keys=True).encode()).hexdigest()
 
     def parse_generations(self, outputs: Any, **kwargs: Any) -> list[str]:
         """Visible answers, reasoning stripped; cut, empty and withheld replies counted apart."""
@@ -148,8 +152,7 @@ class ResilientAPI:
     # ---- the wire
     def send(self, payload: dict) -> dict:
         """One logical request: cache, budget, rate limit, retries, usage."""
-        key = hashlib.sha256(json.dumps({"url": self.base_url, "payload": payload},
-                                        sort_keys=True).encode()).hexdigest()
+        key = self.request_key(payload)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             tokens_in, tokens_out = self._usage(hit, payload)
             self.meter.add(cached=1, input_tokens=tokens_in, output_tokens=tokens_out,
@@ -181,103 +184,6 @@ class ResilientAPI:
             self.cache.put(key, body)
         return body
 
-    @property
-    def _private_job(self) -> bool:
-        return bool(getattr(self, "private", False) or getattr(self, "loopback_only", False))
-
-    def _secrets(self) -> dict[str, str]:
-        raw = os.environ.get(self.api_key_env or "", "") if self.api_key_env else ""
-        return {self.api_key_env: raw} if self.api_key_env and raw.strip() else {}
-
-    def _without_key(self, body: Any) -> Any:
-        """The reply with our key removed, should a server echo it (never cached or stored)."""
-        from openvsclosed.models import scrub_secrets
-
-        secrets = self._secrets()
-        if not secrets:
-            return body
-        text = json.dumps(body)
-        cleaned = scrub_secrets(text, secrets)
-        return json.loads(cleaned) if cleaned != text else body
-
-    def _error_text(self, response: Any) -> str:
-        """What a failure keeps of an error reply: keys scrubbed out first, then cut."""
-        if self._private_job:
-            return f"HTTP {response.status_code} from {self.base_url}: {WITHHELD}"
-        from openvsclosed.models import scrub_secrets
-
-        text = scrub_secrets(response.text, self._secrets())
-        return f"HTTP {response.status_code} from {self.base_url}: {text[:ERROR_TEXT_CHARS]}"
-
-    def _post(self, payload: dict) -> Any:
-        """One HTTP attempt; a private task's goes only to its pinned loopback address."""
-        import requests
-
-        if not getattr(self, "loopback_only", False):
-            return requests.post(self.base_url, json=payload, headers=self.header,
-                                 timeout=self.timeout, verify=self.verify_certificate)
-        from openvsclosed.models.egress import pinned_session, private_post
-
-        with self._pin_lock:  # resolved once per model: every request goes to that address
-            if self._pinned is None:
-                pinned = pin_loopback(str(self.base_url))
-                self._pinned = (pinned, pinned_session(pinned))
-        pinned, session = self._pinned
-        return private_post(session, pinned, json=payload, headers=self.header,
-                            timeout=self.timeout, verify=self.verify_certificate)
-
-    def _post_with_retries(self, payload: dict, unknown: list[str]) -> dict:
-        """The reply, retrying; attempts that may have been billed go into `unknown`.
-
-        An attempt that ended without a reply after the request went out (a read timeout, a
-        dropped connection) may have been billed.
-
-        The settlement rule (README, "Budget"): an attempt answered with an error status is
-        settled at $0 (providers do not bill a refused request); one whose outcome is unknown
-        is settled at the request's worst case, as a killed process's reservation is.
-        """
-        import requests
-
-        last = "no attempt made"
-        for attempt in range(self.attempts):
-            self._wait_for_slot()
-            wait = None
-            try:
-                response = self._post(payload)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"{type(exc).__name__} talking to {self.base_url}"
-                if not _never_sent(exc):
-                    unknown.append(type(exc).__name__)
-            else:
-                if 200 <= response.status_code < 300:
-                    return response.json()
-                last = self._error_text(response)
-                if 300 <= response.status_code < 400 and self.loopback_only:
-                    raise EgressRefused(f"HTTP {response.status_code} from {self.base_url}: a "
-                                        "redirect, not followed for a private task (its rows "
-                                        "go only to the address the URL names)")
-                if response.status_code not in RETRY_STATUSES:
-                    raise ApiError(last)
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt + 1 < self.attempts:
-                if wait is None:
-                    wait = min(self.max_backoff_s, self.backoff_s * 2 ** attempt
-                               * random.uniform(0.5, 1.5))
-                self.meter.add(retries=1)
-                # a server's Retry-After is honoured in full (up to 10 minutes): retrying
-                # sooner only earns another 429; our own backoff stays under max_backoff_s
-                time.sleep(min(wait, RETRY_AFTER_CAP_S))
-        raise ApiError(f"gave up after {self.attempts} attempts; last: {last}")
-
-    def _wait_for_slot(self) -> None:
-        if not self._interval:
-            return
-        with self._slot_lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self._interval
-        time.sleep(max(0.0, slot - now))
-
     _worst_case_tokens = staticmethod(worst_case_tokens)
 
     def _warn_overbilled(self, allowed: tuple[int, int], tokens_in: int, tokens_out: int,
@@ -301,35 +207,3 @@ class ResilientAPI:
     def _cost(self, tokens_in: int, tokens_out: int) -> float:
         price_in, price_out = self.prices
         return ((tokens_in * (price_in or 0.0)) + (tokens_out * (price_out or 0.0))) / 1e6
-
-def api_classes() -> dict[str, type]:
-    """Our registered classes, built on lm-eval's (imported only when an API model loads)."""
-    from lm_eval.models.anthropic_llms import AnthropicChat
-    from lm_eval.models.openai_completions import LocalChatCompletion, OpenAIChatCompletion
-
-    class OvcOpenAIChat(ResilientAPI, OpenAIChatCompletion):
-        """OpenAI chat completions; the wire profile, not the model's name, shapes requests."""
-
-        def _create_payload(self, *args: Any, **kwargs: Any) -> dict:
-            # lm-eval's OpenAI class guesses reasoning models from the name ("5" in it drops
-            # `stop` for gpt-4o-2024-05-13); the plain chat body plus our profile is exact.
-            return LocalChatCompletion._create_payload(self, *args, **kwargs)
-
-    class OvcLocalChat(ResilientAPI, LocalChatCompletion):
-        """Any OpenAI-compatible server (Gemini's compatible endpoint, vLLM, llama.cpp...)."""
-
-    class OvcAnthropicChat(ResilientAPI, AnthropicChat):
-        """Anthropic messages API."""
-
-    return {"ovc-openai-chat": OvcOpenAIChat, "ovc-local-chat": OvcLocalChat,
-            "ovc-anthropic-chat": OvcAnthropicChat}
-
-
-def _never_sent(exc: Exception) -> bool:
-    """Whether a connection error happened before the request left (so nothing was billed)."""
-    import requests
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    text = repr(exc)
-    return "NewConnectionError" in text or "Failed to establish a new connection" in text

@@ -13,6 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from openvsclosed.backends import backend
 from openvsclosed.catalog import wire_profile
 
 ANSWER_TOKENS = 1024
@@ -47,7 +48,7 @@ def wire_settings(spec: Any) -> WireSettings:
     profile_name = spec.wire
     profile = wire_profile(spec.backend, profile_name)
     return WireSettings(
-        style="anthropic" if spec.backend == "anthropic" else "openai",
+        style=backend(spec.backend).style or "openai",
         profile=profile_name or "default",
         token_limit=profile.token_limit,
         temperature=profile.temperature,
@@ -56,7 +57,7 @@ def wire_settings(spec: Any) -> WireSettings:
         thinking_budget=(spec.thinking_budget if spec.thinking_budget is not None
                          else profile.thinking_budget),
         max_output_tokens=spec.max_output_tokens or profile.max_output_tokens,
-        google_thinking=spec.backend == "gemini",
+        google_thinking=backend(spec.backend).google_thinking,
     )
 
 

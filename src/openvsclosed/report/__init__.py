@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from openvsclosed.recordframe import records_frame
 from openvsclosed.report.catchup import lag_estimates
 from openvsclosed.report.claims import ClaimsError, ClaimVerdict, judge_claims, load_claims
 from openvsclosed.report.cost import DEFAULT_GPU_HOUR_USD, efficiency
@@ -16,8 +17,9 @@ from openvsclosed.report.lag import lag_summary, lag_table, results_points
 from openvsclosed.report.sources import SourceError
 from openvsclosed.report.stats import model_summary
 from openvsclosed.report.tables import gap_by_task, latest_results, leaderboard, open_wins
+from openvsclosed.report.write import ReportError
 from openvsclosed.schema import ResultRecord
-from openvsclosed.store import ResultStore, records_frame
+from openvsclosed.store import ResultStore
 
 
 @dataclass
@@ -55,16 +57,15 @@ class ReportTables:
     """Every like-with-like pair the answer chose among (report/leads.py)."""
 
 
-class ReportError(Exception):
-    """Input the report cannot use (an --out that is a file, a bad claims file): exit 2."""
-
-
 @dataclass
 class Gathered:
     """What gather_results read beside the rows: the freeze date and the exclusions."""
 
     as_of: object = None
     exclusions: pd.DataFrame | None = None
+    finished: set[tuple[str, str]] | None = None
+    """(model id, key) of every stored record read, so the failure log is matched without
+    reading the records again."""
 
 
 def gather_results(results_dir: Path | None, *, reported: bool = True,
@@ -85,9 +86,11 @@ def gather_results(results_dir: Path | None, *, reported: bool = True,
     frames = []
     if results_dir is not None:
         store = ResultStore(results_dir)
-        records = list(store.records())
-        frames.append(_with_counts(records_frame(records), records)
+        read = _read_store(store)  # each record once, its samples reduced to doc scores
+        records = [record for record, _ in read]
+        frames.append(_with_counts(records_frame(records, [s for _, s in read]), records)
                       .assign(tokens=[_tokens(r) for r in records]))
+        gathered.finished = {(r.model.id, r.key) for r in records}
         if problems is not None:
             problems.extend(store.problems)
     if imported:
@@ -113,6 +116,33 @@ def gather_results(results_dir: Path | None, *, reported: bool = True,
     return add_validity(latest_results(pd.concat(frames, ignore_index=True)))
 
 
+def _read_store(store: ResultStore) -> list[tuple[ResultRecord, dict[str, float]]]:
+    """`store.scored()`, its files shared out among forked readers (parsing is most of it).
+
+    Contiguous shares, joined in order: the same rows and `problems`, in the same order, as
+    one process reading them all.
+    """
+    from openvsclosed.report.forks import ForkPool
+
+    paths = store.record_paths()
+    with ForkPool() as forks:
+        count = forks.children if len(paths) >= 200 else 1
+        shares = [paths[i * len(paths) // count:(i + 1) * len(paths) // count]
+                  for i in range(count)]
+        jobs = [forks.submit(_read_share, store.root, share) for share in shares[1:]]
+        read = _read_share(store.root, shares[0])
+        parts = [read, *(job.result() for job in jobs)]
+    for _, problems in parts:
+        store.problems.extend(problems)
+    return [pair for pairs, _ in parts for pair in pairs]
+
+
+def _read_share(root: Path, paths: list[Path]) -> tuple[list, list[str]]:
+    """One reader's share: (record, doc scores) pairs and the files it could not read."""
+    reader = ResultStore(root)
+    return list(reader.scored(paths)), reader.problems
+
+
 def _with_counts(frame: pd.DataFrame, records: list[ResultRecord]) -> pd.DataFrame:
     """The records' no-answer, truncated and refused counts beside their rows."""
     return frame.assign(**{k: [getattr(r, k, 0) for r in records]
@@ -134,7 +164,8 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
     and independent data censored at `as_of` (the freeze date), measured at their last date.
     Raises ClaimsError for a claims file that cannot be judged, before anything is written.
     """
-    gap = gap_by_task(results)
+    from openvsclosed.report.forks import ForkPool
+
     points = results_points(results)
     series = points.assign(benchmark=points["series"]) if len(points) else points
     if len(series):  # a series with one side only has no lag to estimate
@@ -144,26 +175,31 @@ def build_tables(results: pd.DataFrame, *, claims_path: Path | None = None,
     def cutoff(source: object) -> object:
         return as_of if source in ("reported", "independent") else None
 
-    lags = {source: lag_table(on_source, cutoff=cutoff(source), series_end=True)
-            .assign(source=source)
-            for source, on_source in series.groupby("source", sort=True)}
-    lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(series)
-    claims = (judge_claims(load_claims(claims_path), results, as_of=as_of)
-              if claims_path else [])
-    # many short series (published tables) make each resample slow: fewer draws, still >= 100
-    estimates = {str(source): lag_estimates(
-        on_source, cutoff(source), series_end=True,
-        boot=min(boot, max(100, 10_000 // max(1, on_source["benchmark"].nunique()))))
-                 for source, on_source in series.groupby("source", sort=True)}
+    claimed = load_claims(claims_path) if claims_path else None
+    with ForkPool() as forks:  # the claims and the bootstrap beside the tables (report/forks)
+        judged = forks.submit(judge_claims, claimed, results, as_of=as_of) if claimed else None
+        # many short series (published tables) make each resample slow: fewer draws, >= 100
+        estimating = {str(source): forks.submit(
+            lag_estimates, on_source, cutoff(source), series_end=True,
+            boot=min(boot, max(100, 10_000 // max(1, on_source["benchmark"].nunique()))))
+                      for source, on_source in series.groupby("source", sort=True)}
+        gap = gap_by_task(results)
+        lags = {source: lag_table(on_source, cutoff=cutoff(source), series_end=True)
+                .assign(source=source)
+                for source, on_source in series.groupby("source", sort=True)}
+        lag = pd.concat(lags.values(), ignore_index=True) if lags else lag_table(series)
+        board, models = leaderboard(results), model_summary(results)
+        costs = efficiency(results, gpu_hour_usd)
+        claims = judged.result() if judged is not None else []
+        estimates = {source: job.result() for source, job in estimating.items()}
     wins = open_wins(gap, "measured")
     sources = sorted(results["source"].unique()) if not results.empty else []
     intro = (f"{len(results)} scores ({', '.join(sources) or 'none'}); measured open wins: "
              f"{', '.join(wins) or 'none'}.")
     return ReportTables(
-        results=results, leaderboard=leaderboard(results), gap=gap,
-        models=model_summary(results), lag=lag,
+        results=results, leaderboard=board, gap=gap, models=models, lag=lag,
         lag_summary={source: lag_summary(frame) for source, frame in lags.items()},
-        efficiency=efficiency(results, gpu_hour_usd), points=points,
+        efficiency=costs, points=points,
         claims=claims, intro=intro, lag_estimates=estimates, as_of=as_of,
     )
 
@@ -197,7 +233,7 @@ def build_report(results_dir: Path | None, out_dir: Path, *, reported: bool = Tr
     tables.exclusions = gathered.exclusions
     if results_dir is not None:
         store = ResultStore(results_dir)
-        tables.failed = store.open_failures()
+        tables.failed = store.open_failures(gathered.finished)
         tables.skipped = store.skipped()
         problems.extend(p for p in store.problems if p not in problems)
     tables.warnings = problems

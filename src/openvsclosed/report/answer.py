@@ -10,6 +10,7 @@ independent one, with its interval and the count of closed records not yet reach
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -17,6 +18,60 @@ from openvsclosed.report.lag import KM_NAME, key_field
 from openvsclosed.report.leads import TIER_WORDS, family_leads, series_pairs
 
 LAG_SOURCE_ORDER = ("independent", "reported", "measured", "imported")
+
+
+@dataclass
+class FamilyLead:
+    """One task family's like-with-like verdict: the pair it rests on and its date."""
+
+    family: str
+    leader: str
+    """'open', 'closed' or 'tie' (within the stated noise); never decided by a mixed pair."""
+    gap: float
+    """Best closed minus best open, in points, like with like."""
+    open_model: str
+    closed_model: str
+    open_score: float
+    closed_score: float
+    date: str
+    """ISO date of the newer of the two releases."""
+    protocol: str
+    """The shared protocol, as a short human-readable text."""
+    source: str
+    """'independent', 'reported' (makers' tables) or 'measured'."""
+    same_table: bool = False
+    tier: str = ""
+    """The pair's strength: independent, same table, like with like, measured, imported."""
+    table: str | None = None
+    """The source table's id for a same-table pair."""
+    series_field: str = "series"
+    """Which of the points' series keys `protocol` equals (lag.key_field): `series`, or
+    `same_series` for a same-table pair; the frontier panel draws the points where it does."""
+
+
+@dataclass
+class Answer:
+    """The answer in one sentence and three numbers: what the page and the terminal open with."""
+
+    sentence: str
+    """E.g. 'Closed models lead like with like on 7 of 9 task families; open models trail by
+    about 5 months (95% 3-8).'"""
+    leads: dict[str, int]
+    """Families per leader: {'closed': 7, 'open': 1, 'tie': 1}."""
+    lag_months: float | None
+    lag_low: float | None
+    lag_high: float | None
+    lag_estimator: str
+    """The estimator's name as printed (e.g. 'closed records reached, Kaplan-Meier median')."""
+    data_through: str
+    """ISO date the data run to (the published data's freeze date, or the newest result)."""
+    families: int
+    pairs: int
+    censored: int
+    """Closed records no open model has reached yet (censored in the lag estimate)."""
+    sureness: str
+    """One line: how many families, pairs and censored records the answer rests on."""
+    family_leads: list[FamilyLead] = field(default_factory=list)
 
 
 def _num(value: object) -> float | None:
@@ -41,8 +96,6 @@ def _lag(estimates: dict, used: list[str]) -> tuple[str | None, dict]:
 
 def build_answer(tables, data_through: str | None):
     """Headline.answer from a report's tables (None when no family has a pair)."""
-    from openvsclosed.report.headline import Answer, FamilyLead
-
     pairs = series_pairs(tables.results)
     tables.pairs = pairs
     leads = family_leads(pairs)

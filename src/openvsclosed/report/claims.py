@@ -94,15 +94,17 @@ def judge_claims(claims: list[dict[str, Any]], results: pd.DataFrame,
     for column in ("model", "label", "access", "task", "source", "protocol"):
         if column in results:
             results[column] = results[column].astype(object)
+    if len(results):  # each row's comparison key once, not once per claim (predicates.protocol)
+        results["proto"] = results.apply(protocol, axis=1)
+    released = pd.to_datetime(results["released"], errors="coerce")
     verdicts = []
     for claim in claims:
         params = claim.get("params") or {}
         when = pd.Timestamp(str(claim["when"]))
-        then_rows = results[pd.to_datetime(results["released"], errors="coerce") <= when]
+        then_rows = results[released <= when]
         today = {k: v for k, v in params.items() if k not in ("as_of", "to")}
         deadline = _deadline(params)
-        through = (pd.Timestamp(str(as_of)) if as_of is not None else
-                   pd.to_datetime(results["released"], errors="coerce").max())
+        through = pd.Timestamp(str(as_of)) if as_of is not None else released.max()
         try:
             then = _judge(claim["predicate"], then_rows, params)
             now = _judge(claim["predicate"], results, today)

@@ -15,6 +15,7 @@ has no cost (shown as missing, never guessed from wall time).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_GPU_HOUR_USD = 2.0
@@ -62,5 +63,9 @@ def efficiency(results: pd.DataFrame, gpu_hour_usd: float = DEFAULT_GPU_HOUR_USD
 
 def _num(value: object) -> float | None:
     """A float, or None for anything missing or non-numeric (pandas' NA and NaN included)."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating, np.integer)) or type(value) is int:  # no Series
+        return None if value != value else float(value)
     number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
     return None if pd.isna(number) else float(number)

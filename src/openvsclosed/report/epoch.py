@@ -13,6 +13,7 @@ Filters (from their benchmark_analysis.ipynb, 2024-11-04), and why:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -86,3 +87,49 @@ def epoch_lag(path: Path, *, tolerance: float = EPOCH_TOLERANCE, trust: str = "e
             "comparison": epoch_comparison(lags),
             "estimates": lag_estimates(points, as_of=EPOCH_PUBLISHED, tolerance=tolerance,
                                        boot=boot)}
+
+
+@dataclass
+class EpochLagSummary:
+    """What `epoch-lag` prints, in order, and the files it wrote."""
+
+    lines: list[str]
+    """The estimators' summary, the closed records with their catch-up, ours vs Epoch's."""
+    files: list[Path] = field(default_factory=list)
+
+
+def write_epoch_lag(csv: Path, out_dir: Path | None = None, *,
+                    tolerance: float = EPOCH_TOLERANCE, trust: str = "epoch",
+                    boot: int = 500) -> EpochLagSummary:
+    """The epoch-lag pipeline: Epoch's file -> the tables to print and, with `out_dir`, files.
+
+    Files: epoch_lag.md, one CSV per estimator, epoch_lag_vs_epoch.csv and two PNGs
+    (epoch_lag_over_time.png, epoch_frontiers.png, drawn side by side). Raises KeyError or
+    ValueError for a file that is not Epoch's trends file (the missing column).
+    """
+    from openvsclosed.report.forks import ForkPool
+    from openvsclosed.report.lagfiles import records_rows, summary_rows, write_lag_files
+    from openvsclosed.report.render import to_csv, to_markdown
+    from openvsclosed.report.timeplots import frontier_plot
+    from openvsclosed.store import write_atomic
+
+    result = epoch_lag(csv, tolerance=tolerance, trust=trust, boot=boot)
+    estimates, comparison = result["estimates"], result["comparison"]
+    summary = EpochLagSummary([
+        to_markdown(summary_rows(estimates["summary"], "Epoch's file")),
+        to_markdown(records_rows(result["records"])),
+        "Per benchmark, ours vs Epoch's notebook: " + "; ".join(
+            f"{r.benchmark} {r.ours} (Epoch {r.epoch})" for r in comparison.itertuples())])
+    if out_dir is None:
+        return summary
+    out_dir = Path(out_dir)
+    with ForkPool() as forks:
+        summary.files += write_lag_files(estimates, out_dir, "epoch_lag", "Epoch's file",
+                                         forks)
+        summary.files.append(out_dir / "epoch_lag_vs_epoch.csv")
+        write_atomic(summary.files[-1], to_csv(comparison))
+        summary.files.append(out_dir / "epoch_frontiers.png")
+        forks.submit(frontier_plot, result["points"], summary.files[-1])
+    summary.lines.append(f"Wrote {out_dir}/epoch_lag.md, epoch_lag_*.csv, "
+                         "epoch_lag_over_time.png, epoch_frontiers.png")
+    return summary

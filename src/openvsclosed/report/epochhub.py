@@ -31,7 +31,6 @@ import json
 import os
 import re
 import zipfile
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -87,9 +86,7 @@ def shipped_dir() -> Path:
 
 def _pick(frame: pd.DataFrame, field: str) -> pd.Series:
     found = [frame[n] for n in COLUMNS[field] if n in frame.columns]
-    if not found:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    out = found[0]
+    out = found[0] if found else pd.Series([None] * len(frame), index=frame.index, dtype=object)
     for more in found[1:]:
         out = out.where(out.notna(), more)
     return out
@@ -188,7 +185,7 @@ def import_zip(zip_path: Path, out: Path | None = None) -> tuple[Path, int]:
     out = Path(out) if out is not None else default_dir()
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / HUB_FILE, long.to_csv(index=False))
-    meta = {"source": str(Path(zip_path).name), "imported": datetime.now(timezone.utc)
+    meta = {"source": str(Path(zip_path).name), "imported": dt.datetime.now(dt.timezone.utc)
             .isoformat(timespec="seconds"), "rows": len(long),
             "benchmarks": sorted(long["task"].unique().tolist()),
             "license": "CC BY 4.0, Epoch AI, 'AI Benchmarking', https://epoch.ai/benchmarks"}
@@ -253,17 +250,15 @@ def known_models(data: object = None) -> dict[str, dict]:
         for _, m in cells.drop_duplicates("model").iterrows():
             meta = {"id": m["model"], "access": m["access"], "released": m["released"],
                     "organization": m["organization"], "label": m["label"]}
-            known[_key(m["model"])] = meta
-            known[_key(m["label"])] = meta
+            known[_key(m["model"])] = known[_key(m["label"])] = meta
     return known
 
 
 def hub_rows(path: Path | None, data: object = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(result rows of source `independent`, exclusions by rule) from the hub data found."""
-    empty = pd.DataFrame(columns=["rule", "cells", "examples"])
     found = find_hub(path)
     if found is None:
-        return pd.DataFrame(), empty
+        return pd.DataFrame(), pd.DataFrame(columns=["rule", "cells", "examples"])
     long = read_hub(found)
     known = known_models(data)
     meta = [known.get(_key(m)) or {} for m in long["model"]]

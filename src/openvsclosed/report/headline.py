@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from openvsclosed.report.answer import Answer, FamilyLead, build_answer
 from openvsclosed.report.families import exclusion_rows, family_rows, pick_rows
 from openvsclosed.report.lag import KM_NAME
 from openvsclosed.report.notes import failed_note, fill_note, skipped_note
@@ -23,60 +24,6 @@ SOURCE_NAMES = {"measured": "Measured here", "imported": "Imported lm_eval resul
 LAG_NAMES = {"records": "closed records reached", "distance": "frontier distance",
              "thresholds": "threshold crossing",
              "records_km": KM_NAME}
-@dataclass
-class FamilyLead:
-    """One task family's like-with-like verdict: the pair it rests on and its date."""
-
-    family: str
-    leader: str
-    """'open', 'closed' or 'tie' (within the stated noise); never decided by a mixed pair."""
-    gap: float
-    """Best closed minus best open, in points, like with like."""
-    open_model: str
-    closed_model: str
-    open_score: float
-    closed_score: float
-    date: str
-    """ISO date of the newer of the two releases."""
-    protocol: str
-    """The shared protocol, as a short human-readable text."""
-    source: str
-    """'independent', 'reported' (makers' tables) or 'measured'."""
-    same_table: bool = False
-    tier: str = ""
-    """The pair's strength: independent, same table, like with like, measured, imported."""
-    table: str | None = None
-    """The source table's id for a same-table pair."""
-    series_field: str = "series"
-    """Which of the points' series keys `protocol` equals (lag.key_field): `series`, or
-    `same_series` for a same-table pair; the frontier panel draws the points where it does."""
-
-
-@dataclass
-class Answer:
-    """The answer in one sentence and three numbers: what the page and the terminal open with."""
-
-    sentence: str
-    """E.g. 'Closed models lead like with like on 7 of 9 task families; open models trail by
-    about 5 months (95% 3-8).'"""
-    leads: dict[str, int]
-    """Families per leader: {'closed': 7, 'open': 1, 'tie': 1}."""
-    lag_months: float | None
-    lag_low: float | None
-    lag_high: float | None
-    lag_estimator: str
-    """The estimator's name as printed (e.g. 'closed records reached, Kaplan-Meier median')."""
-    data_through: str
-    """ISO date the data run to (the published data's freeze date, or the newest result)."""
-    families: int
-    pairs: int
-    censored: int
-    """Closed records no open model has reached yet (censored in the lag estimate)."""
-    sureness: str
-    """One line: how many families, pairs and censored records the answer rests on."""
-    family_leads: list[FamilyLead] = field(default_factory=list)
-
-
 @dataclass
 class Headline:
     """The answer at a glance: sentences per source, one row per family, notes to act on."""
@@ -205,7 +152,6 @@ def _answer(source: str, results: pd.DataFrame, gap: pd.DataFrame,
 
 def build_headline(tables, measured_dir: bool = False) -> Headline:
     """The headline of a report's tables (ReportTables)."""
-    from openvsclosed.report.answer import build_answer
     from openvsclosed.report.validity import invalid_note
 
     results, gap = tables.results, tables.gap

@@ -6,6 +6,7 @@ Kept apart from the estimators (report/catchup.py) so those stay pure numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,6 +19,9 @@ from openvsclosed.report.render import (
     to_csv,
     to_markdown,
 )
+
+if TYPE_CHECKING:
+    from openvsclosed.report.forks import ForkPool
 
 ESTIMATOR_NAMES = {"records": "Records (Epoch 2024)", "distance": "Frontier distance",
                    "thresholds": "Threshold crossing",
@@ -85,8 +89,11 @@ def threshold_rows_display(thresholds: pd.DataFrame) -> DisplayTable:
 
 
 def write_lag_files(estimates: dict[str, pd.DataFrame], out_dir: Path, prefix: str,
-                    source: str = "") -> list[Path]:
-    """`<prefix>.md` (all three tables), one CSV per estimator, `<prefix>_over_time.png`."""
+                    source: str = "", forks: ForkPool | None = None) -> list[Path]:
+    """`<prefix>.md` (all three tables), one CSV per estimator, `<prefix>_over_time.png`.
+
+    With `forks` the figure is only started there (report/forks.py; the caller waits).
+    """
     from openvsclosed.report.plots import lag_time_plot
     from openvsclosed.store import write_atomic
 
@@ -98,14 +105,17 @@ def write_lag_files(estimates: dict[str, pd.DataFrame], out_dir: Path, prefix: s
     for name in ("summary", "records", "distance", "thresholds"):
         paths.append(out_dir / f"{prefix}_{name}.csv")
         write_atomic(paths[-1], to_csv(estimates[name]))
-    paths.append(lag_time_plot(estimates, out_dir / f"{prefix}_over_time.png",
-                               f"Lag of the open frontier over time ({source})" if source
-                               else ""))
+    paths.append(out_dir / f"{prefix}_over_time.png")
+    title = f"Lag of the open frontier over time ({source})" if source else ""
+    if forks is None:
+        lag_time_plot(estimates, paths[-1], title)
+    else:
+        forks.submit(lag_time_plot, estimates, paths[-1], title)
     return paths
 
 
 def write_source_lags(estimates: dict[str, dict[str, pd.DataFrame]],
-                      out_dir: Path) -> list[Path]:
+                      out_dir: Path, forks: ForkPool | None = None) -> list[Path]:
     """The three estimators per source of a report (never pooled across sources).
 
     `estimates` comes from the report's tables (published scores censored at the end of the
@@ -114,5 +124,5 @@ def write_source_lags(estimates: dict[str, dict[str, pd.DataFrame]],
     """
     paths: list[Path] = []
     for source, on_source in sorted(estimates.items()):
-        paths += write_lag_files(on_source, out_dir, f"lag_{source}", str(source))
+        paths += write_lag_files(on_source, out_dir, f"lag_{source}", str(source), forks)
     return paths

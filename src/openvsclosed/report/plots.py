@@ -54,13 +54,6 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def frontier_plot(points: pd.DataFrame, path: Path) -> Path:
-    """Best open and best closed over release date (report/timeplots.py draws it)."""
-    from openvsclosed.report.timeplots import frontier_plot as draw
-
-    return draw(points, path)
-
-
 def gap_plot(gap: pd.DataFrame, path: Path) -> Path:
     """Gap (closed − open) per task, named: who against whom, released when, which comparison.
 

@@ -38,7 +38,13 @@ def _pts(x: float) -> str:
 
 
 def protocol(row: pd.Series) -> str:
-    """What must match for two scores to compare: the series (published rows carry theirs)."""
+    """What must match for two scores to compare: the series (published rows carry theirs).
+
+    Rows of claims.judge_claims carry it already, computed once (`proto`).
+    """
+    known = row.get("proto")
+    if isinstance(known, str):
+        return known
     if row.get("source") in ("reported", "independent") and isinstance(row.get("protocol"), str):
         return row["protocol"]
     shots = row.get("num_fewshot")
@@ -96,7 +102,9 @@ def fronts(rows: pd.DataFrame, by: Any = None) -> tuple[list, list[str]]:
 
     Tasks where no protocol has both sides are listed with the overall bests, marked '≠'.
     """
-    rows = _released_by(rows, by).assign(proto=lambda d: d.apply(protocol, axis=1))
+    rows = _released_by(rows, by)
+    if "proto" not in rows:
+        rows = rows.assign(proto=rows.apply(protocol, axis=1) if len(rows) else [])
     same, text = [], []
     for task, on_task in rows.groupby("task", sort=True):
         best = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from openvsclosed.report.board import leaderboard_rows
+from openvsclosed.report.forks import ForkPool
 from openvsclosed.report.frontiers import frontiers_plot
 from openvsclosed.report.headline import headline_markdown
 from openvsclosed.report.html import answer_numbers, page, skipped_lines
@@ -104,18 +105,32 @@ def plain(value: object) -> object:
     return None if missing(value) else str(value)
 
 
-def write_report(out_dir: Path, tables, title: str) -> list[Path]:
-    """md/csv/tex per table, report.md (README-ready), report.json, index.html and PNGs."""
+def write_report(out_dir: Path, tables, title: str, forks: ForkPool | None = None,
+                 ) -> list[Path]:
+    """md/csv/tex per table, report.md (README-ready), report.json, index.html and PNGs.
+
+    Then the lag files per source (report/lagfiles.py), listed last. The figures are started
+    first, the longest first, and drawn beside the tables (`forks`, report/forks.py); all of
+    them are finished when this returns (by the caller's `with`, when it passed `forks`).
+    """
+    if forks is None:
+        with ForkPool() as own:
+            return write_report(out_dir, tables, title, own)
+    from openvsclosed.report.lagfiles import write_source_lags
+
     out_dir = Path(out_dir)
-    shown = display_tables(tables)
     head = tables.headline
     answer = getattr(head, "answer", None)
     if answer is not None and not answer.data_through and len(tables.points):
         answer = replace(answer, data_through=str(  # shown: the newest dated score
             pd.to_datetime(tables.points["date"], errors="coerce").max().date()))
+    layouts = [forks.submit(frontiers_plot, tables.points, [out_dir / path], answer,
+                            columns=(cols,)) for path, cols in zip(FRONTIERS, (3, 1), strict=True)]
+    forks.submit(gap_plot, tables.gap, out_dir / "assets" / "gap.png")
+    forks.submit(params_plot, tables.results, out_dir / "assets" / "params.png")
+    lags = write_source_lags(tables.lag_estimates, out_dir, forks)
+    shown = display_tables(tables)
     skipped = list(getattr(tables, "skipped", []) or [])
-    chart = frontiers_plot(tables.points, [out_dir / p for p in FRONTIERS], answer,
-                           columns=(3, 1))
     files: dict[str, str] = {"headline.md": headline_markdown(head)}
     for table in shown:
         files[f"{table.name}.md"] = to_markdown(table, level=1)
@@ -133,6 +148,9 @@ def write_report(out_dir: Path, tables, title: str) -> list[Path]:
     claims = [vars(v) for v in tables.claims]
     files["claims.csv"] = to_csv(pd.DataFrame(claims))
     files["skipped.json"] = json.dumps(skipped, indent=1, ensure_ascii=False, default=str) + "\n"
+    first = layouts[0].result()  # both layouts hold the same panels
+    layouts[1].result()
+    chart = replace(first, paths=[out_dir / path for path in FRONTIERS])
     figures = "".join(f"![{cap}]({src})\n\n" for src, cap in FIGURES)
     skipped_md = "".join(f"- {line}\n" for line in skipped_lines(skipped))
     summary = headline_markdown(head)
@@ -159,7 +177,5 @@ def write_report(out_dir: Path, tables, title: str) -> list[Path]:
                                skipped)
     for name, text in files.items():
         write_atomic(out_dir / name, text)
-    gap_plot(tables.gap, out_dir / "assets" / "gap.png")
-    params_plot(tables.results, out_dir / "assets" / "params.png")
     return [out_dir / name for name in files] + [out_dir / src for src in FRONTIERS] + [
-        out_dir / src for src, _ in FIGURES]
+        out_dir / src for src, _ in FIGURES] + lags

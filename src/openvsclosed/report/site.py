@@ -46,7 +46,7 @@ class _Answer:
 
 def snapshot_date(text: str | None = None) -> str:
     """Today (UTC) or the given ISO date, checked (raises ReportError)."""
-    from openvsclosed.report import ReportError
+    from openvsclosed.report.write import ReportError
 
     if text is None:
         return datetime.now(timezone.utc).date().isoformat()

@@ -54,6 +54,9 @@ CELL_COLUMNS = ["table", "title", "url", "kind", "publisher", "published", "read
                 "version", "shots", "prompting", "reasoning", "tools", "scaffold", "metric",
                 "ran_by", "score", "note", "excluded"]
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where installed: the same documents, read several times faster."""
+
 
 class SourceError(ValueError):
     """A source file that cannot be read: the message names the file and the key."""
@@ -120,7 +123,7 @@ def read_freeze(folder: Path) -> tuple[dt.date | None, dt.date | None]:
 
 def _yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text("utf-8"))
+        return yaml.load(path.read_text("utf-8"), Loader=SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise SourceError(f"{path}: not readable YAML ({reason}); allowed: one source table "

@@ -13,13 +13,15 @@ import shutil
 from pathlib import Path
 
 
+class ReportError(Exception):
+    """Input the report cannot use (an --out that is a file, a bad claims file): exit 2."""
+
+
 def check_out_dir(out_dir: Path, flag: str = "--out") -> Path:
     """`out_dir` made absolute, after checking it can hold a report (raises ReportError).
 
     `flag` names the option the folder came from in the error (`--out` or `--site`).
     """
-    from openvsclosed.report import ReportError
-
     out_dir = Path(out_dir).absolute()
     shown = str(out_dir) if len(str(out_dir)) <= 200 else str(out_dir)[:200] + "…"
     try:
@@ -43,16 +45,15 @@ def check_out_dir(out_dir: Path, flag: str = "--out") -> Path:
 
 def write_all(out_dir: Path, tables, title: str) -> list[Path]:
     """Render every file into a temporary folder, then move them into `out_dir`."""
-    from openvsclosed.report import ReportError
-    from openvsclosed.report.lagfiles import write_source_lags
+    from openvsclosed.report.forks import ForkPool
     from openvsclosed.report.publish import write_report
 
     staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir()
-        written = write_report(staging, tables, title)
-        written += write_source_lags(tables.lag_estimates, staging)
+        with ForkPool() as forks:  # every figure drawn beside the tables, all awaited
+            written = write_report(staging, tables, title, forks)
         relative = [p.relative_to(staging) for p in written]
         if not out_dir.exists():
             staging.rename(out_dir)
