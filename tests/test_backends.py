@@ -105,3 +105,14 @@ def test_every_entry_is_served_by_a_registered_lm_eval_class():
         if entry.install_line() is None:
             assert lm_eval_model_class(name) is not None, name
     assert isinstance(BACKENDS["openai"], Backend)
+
+
+def test_batched_models_are_refused_on_ray_where_a_journal_could_be_lost(tmp_path):
+    from openvsclosed.planchecks import check_batch_placement
+
+    cfg = load_config(write(tmp_path, CONFIG.format(batch="true")))
+    plan = plan_jobs(cfg, ResultStore(tmp_path / "r"), env={"OVC_TEST_KEY": "k"})
+    check_batch_placement(plan.pending, "local")  # here the journal stays put
+    with pytest.raises(ConfigError) as info:
+        check_batch_placement(plan.pending, "ray")
+    assert "gem, gpt have batch on" in str(info.value) and "claude" not in str(info.value)

@@ -122,7 +122,7 @@ def plan_run(
     unknown task names or metrics. Data that cannot be read is `data_problem`.
     """
     from openvsclosed.owntaskfiles import own_tasks_folder
-    from openvsclosed.planchecks import check_spend, check_tasks, data_skips
+    from openvsclosed.planchecks import check_batch_placement, check_spend, check_tasks, data_skips
     from openvsclosed.tasks import include_paths
 
     status = status or (lambda _text: contextlib.nullcontext())
@@ -131,6 +131,7 @@ def plan_run(
     if not plan.pending:
         return plan
     check_spend(plan.pending, store, max_cost_usd)
+    check_batch_placement(plan.pending, executor)
     # resolved once; a dry run writes nothing into the results folder (own tasks: system temp)
     paths = include_paths(config, source, None if dry_run else own_tasks_folder(store.root))
     plan = data_skips(plan, paths, mirror, dry_run, status)

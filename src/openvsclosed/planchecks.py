@@ -35,6 +35,22 @@ def check_spend(pending: tuple[Job, ...], store: Any, max_cost_usd: float | None
             "0 for a free local server) on the model in the config, or run without a cap.")
 
 
+def check_batch_placement(pending: tuple[Job, ...], executor: str) -> None:
+    """Batched models run where their batch journal is: on this machine, never on Ray workers.
+
+    A journal on a worker's disk is not found when a later run places the model on another
+    node, which would submit (and pay for) the same requests again; a batched model only waits
+    on the provider, so nothing is gained by sending it to a cluster.
+    """
+    batched = sorted({j.model.id for j in pending if j.model.is_api and j.model.batched})
+    if executor == "ray" and batched:
+        raise ConfigError(
+            f"--executor ray: {', '.join(batched)} {'has' if len(batched) == 1 else 'have'} "
+            "batch on, and a provider batch's journal must stay on one machine so that a later "
+            "run collects it instead of paying for it twice; allowed: run batched models with "
+            "--executor local (they only wait on the provider), or set batch: false.")
+
+
 def data_skips(plan: Any, paths: list[Path], mirror: Path | None, dry_run: bool,
                status: Any) -> Any:
     """Jobs whose data cannot be read from here, skipped with the reason and `data_problem`.
