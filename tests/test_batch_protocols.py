@@ -151,10 +151,60 @@ def server_payloads(server):
 def test_private_tasks_never_go_into_a_batch(tmp_path):
     with batch_server() as server:
         lm = make_lm(tmp_path, server, "anthropic")
-        lm.private = True
+        lm.for_job(private=True, loopback_only=False, private_rows=True)  # allow_closed too
         with pytest.raises(ApiError, match="private"):
             lm.generate_until(requests())
         assert server.submissions == 0 and server.files == {} and server.live_calls == 0
+
+
+def test_a_task_keeping_no_samples_is_batched_but_caches_no_reply(tmp_path):
+    with batch_server() as server:
+        lm = make_lm(tmp_path, server, "openai")
+        lm.for_job(private=True, loopback_only=False, private_rows=False)  # keep_samples: false
+        assert len(lm.generate_until(requests(3))) == 3 and server.submissions == 1
+        again = make_lm(tmp_path, server, "openai", batch=False)
+        again.generate_until(requests(3))
+        assert server.live_calls == 3 and again.meter.cached == 0  # nothing was kept
+
+
+def test_requests_waiting_in_another_runs_batch_are_never_sent_twice(tmp_path):
+    with batch_server(polls_to_finish=10**9) as server:
+        with pytest.raises(BatchPending):
+            make_lm(tmp_path, server, "openai", wait=False).generate_until(requests(3))
+        assert server.submissions == 1
+        wider = make_lm(tmp_path, server, "openai", wait=False)  # another --limit: 5 requests
+        with pytest.raises(BatchPending, match="another run submitted"):
+            wider.generate_until(requests(5))
+        assert server.submissions == 1  # the 3 already paid for were not sent again
+        server.polls_to_finish = 0
+        make_lm(tmp_path, server, "openai").generate_until(requests(3))  # that run collects
+        assert len(make_lm(tmp_path, server, "openai").generate_until(requests(5))) == 5
+        assert server.submissions == 2 and sum(len(b.lines) for b in server.batches.values()) == 5
+
+
+def test_chunks_never_journaled_give_their_reservation_back(tmp_path, monkeypatch):
+    from openvsclosed.budget import read_ledger
+    from openvsclosed.models.batch.protocol import BatchApiError
+
+    budget = Budget(max_usd=10.0, root=tmp_path / "ledger")
+    with batch_server() as server:
+        lm = make_lm(tmp_path, server, "openai", budget=budget)
+        monkeypatch.setattr(type(lm.batcher.protocol), "max_requests", 1, raising=False)
+        calls = []
+        real = type(lm.batcher.protocol).submit
+
+        def second_refused(self, chunk, entry, save):
+            calls.append(1)
+            if len(calls) == 2:
+                raise BatchApiError("HTTP 400: refused")
+            return real(self, chunk, entry, save)
+
+        monkeypatch.setattr(type(lm.batcher.protocol), "submit", second_refused)
+        with pytest.raises(BatchApiError):
+            lm.generate_until(requests(3))
+        ledger = read_ledger(tmp_path / "ledger")
+        first = lm.batcher.cost(*lm._worst_case_tokens(server_payloads(server)[0]))
+        assert len(calls) == 2 and sum(ledger["reserved"].values()) == pytest.approx(first)
 
 
 def test_the_request_body_is_the_live_body_and_the_custom_id_its_cache_key(tmp_path):

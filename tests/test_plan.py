@@ -36,3 +36,32 @@ def test_skip_returns_a_new_plan_and_the_old_one_is_untouched(tmp_path):
     assert first in plan.pending
     with pytest.raises(FrozenInstanceError):
         plan.skipped = ()
+
+
+def test_a_refused_plan_still_names_the_damaged_records_it_found(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from openvsclosed.cli import app
+    from openvsclosed.config import RunConfig
+
+    monkeypatch.setenv("OVC_TEST_KEY", "k")
+    data = {"name": "unit", "results_dir": str(tmp_path / "results"),
+            "defaults": {"num_fewshot": 0, "limit": 4},
+            "models": [{"id": "open-a", "backend": "fake"},
+                       {"id": "closed-c", "backend": "openai", "api_model": "gpt-x",
+                        "api_key_env": "OVC_TEST_KEY"}],  # no price
+            "tasks": [{"name": "ovc_toy_mc"}]}
+    cfg = RunConfig.model_validate(data)
+    job = plan_jobs(cfg, ResultStore(tmp_path / "results"), env={}).pending[0]
+    path = ResultStore(tmp_path / "results").path_for(job.model.id, job.task.name, job.key)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"schema_version": 3, "key": "' + job.key + '", "model"')  # cut short
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps(data))
+    result = CliRunner().invoke(app, ["run", str(config), "--max-cost", "1"],
+                                catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "has no price" in text
+    assert "warning:" in text and str(path.name) in text and "runs again" in text

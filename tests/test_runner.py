@@ -146,8 +146,8 @@ class MeteredLM:
 
         self.name, self.meter, self.flags = name, UsageMeter(), []
 
-    def for_job(self, private, loopback_only):
-        self.flags.append((private, loopback_only))
+    def for_job(self, private, loopback_only, private_rows=False):
+        self.flags.append((private, loopback_only, private_rows))
 
 
 class Batched(Recorder):
@@ -203,7 +203,7 @@ def test_each_job_tells_the_model_its_privacy_through_for_job(tmp_path):
     store = ResultStore(tmp_path)
     run_jobs(plan_jobs(cfg, store, env={}), store, evaluate=Remember().evaluate,
              load_model=Remember().load_model, console=QUIET, env={})
-    assert lms and all(lm.flags == [(False, False), (True, False)] for lm in lms)
+    assert lms and all(lm.flags == [(False, False, False), (True, False, False)] for lm in lms)
     assert not hasattr(lms[0], "private")  # the call, not attributes, when the model has it
 
 

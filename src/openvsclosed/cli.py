@@ -75,6 +75,7 @@ def run(
     if limit is not None and not 0 < limit < float("inf"):
         raise _usage_error(f"--limit {limit:g}: allowed: a number of documents above 0, or a "
                            "fraction below 1.")
+    store = None
     try:
         cfg = load_config(config)
         store = ResultStore(results_dir or cfg.results_path)
@@ -85,9 +86,9 @@ def run(
                         dry_run=dry_run, executor=executor or cfg.executor,
                         status=_err().status)
     except (ConfigError, StoreError, LedgerError) as exc:
+        _warn_store_problems(store)  # files found damaged on the way
         raise _usage_error(str(exc)) from None
-    for problem in store.problems:
-        say(_err(), ("warning:", "yellow"), f" {problem}")
+    _warn_store_problems(store)
     if plan.data_problem and not dry_run:
         raise _usage_error(plan.data_problem)
     if plan.data_problem:
@@ -109,6 +110,12 @@ def run(
                                     verbose=verbose, wait=not no_wait)
     _print_summary(plan, summary, store, budget)
     raise typer.Exit(summary.exit_code)
+
+
+def _warn_store_problems(store) -> None:
+    """Record files found unreadable while planning: each job runs again, and the user is told."""
+    for problem in getattr(store, "problems", []):
+        say(_err(), ("warning:", "yellow"), f" {problem}")
 
 
 def _execute_locked(plan, store, budget, *, cfg, mirror, executor, ray_address, verbose,

@@ -135,8 +135,8 @@ def plan_run(
     # resolved once; a dry run writes nothing into the results folder (own tasks: system temp)
     paths = include_paths(config, source, None if dry_run else own_tasks_folder(store.root))
     plan = data_skips(plan, paths, mirror, dry_run, status)
-    if not plan.pending:
-        return plan
+    if not plan.pending or (plan.data_problem and not dry_run):
+        return plan  # a run stops on unreadable data before the TaskManager is built
     manager, unscorable = check_tasks(config, source, plan.pending, mirror, status, paths)
     return replace(plan.skip(unscorable), task_manager=manager)
 

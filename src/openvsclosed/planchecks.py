@@ -36,13 +36,20 @@ def check_spend(pending: tuple[Job, ...], store: Any, max_cost_usd: float | None
 
 
 def check_batch_placement(pending: tuple[Job, ...], executor: str) -> None:
-    """Batched models run where their batch journal is: on this machine, never on Ray workers.
+    """Batched models get no private rows and run where their journal is (never on Ray).
 
     A journal on a worker's disk is not found when a later run places the model on another
     node, which would submit (and pay for) the same requests again; a batched model only waits
     on the provider, so nothing is gained by sending it to a cluster.
     """
     batched = sorted({j.model.id for j in pending if j.model.is_api and j.model.batched})
+    private = sorted({f"{j.model.id} × {j.task.name}" for j in pending
+                      if j.model.is_api and j.model.batched and j.task.private})
+    if private:
+        raise ConfigError(
+            f"private task rows would go into a provider batch ({', '.join(private)}): a batch "
+            "keeps its prompts on the provider's servers for days; allowed: set batch: false on "
+            "that model to run the private task live, or drop it with --model.")
     if executor == "ray" and batched:
         raise ConfigError(
             f"--executor ray: {', '.join(batched)} {'has' if len(batched) == 1 else 'have'} "

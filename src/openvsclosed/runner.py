@@ -132,7 +132,7 @@ def set_job_flags(lm: Any, job: Job) -> None:
     loopback_only = job.task.private and not job.task.allow_closed
     for_job = getattr(lm, "for_job", None)  # API classes have it; local weights need nothing
     if callable(for_job):
-        for_job(private=private, loopback_only=loopback_only)
+        for_job(private=private, loopback_only=loopback_only, private_rows=job.task.private)
 
 
 def _own_task(job: Job, results: dict) -> dict | None:

@@ -52,9 +52,13 @@ class Transport:
     loopback_only: bool = False
     """Set per job (`for_job`): requests go to the pinned loopback address only."""
 
-    def for_job(self, private: bool, loopback_only: bool) -> None:
+    private_rows: bool = False
+    """Set per job (`for_job`): the task is private; its rows never go into a provider batch."""
+
+    def for_job(self, private: bool, loopback_only: bool, private_rows: bool = False) -> None:
         """The runner says, before each job, how private its rows are."""
         self.private, self.loopback_only = private, loopback_only
+        self.private_rows = private_rows
 
     @property
     def _private_job(self) -> bool:

@@ -70,20 +70,24 @@ class AnthropicBatches(Protocol):
                     why = result.get("error") or result.get("type") or "no result"
                     yield LineResult(str(line.get("custom_id")), error=json.dumps(why)[:300])
 
-    def find(self, entry: BatchEntry) -> str | None:
-        """A batch created within minutes of the journaled attempt with as many requests.
+    def find(self, entry: BatchEntry, exclude: frozenset[str] | set[str] = frozenset(),
+             ) -> str | None:
+        """The batch created soonest after the journaled attempt with as many requests.
 
         Message batches carry no metadata to match on; the create time and request count are
-        what a killed run's batch shares with its journal entry.
+        what a killed run's batch shares with its journal entry. A batch some journal already
+        names is never claimed (two jobs of one size would take each other's and pay twice).
         """
         sent = datetime.fromisoformat(entry.submitted_at).timestamp()
         listed = self.call("GET", self.batches, params={"limit": 100}).json()
+        matches = []
         for batch in listed.get("data", []):
             counts = batch.get("request_counts") or {}
             created = batch.get("created_at")
-            if not created or sum(int(v) for v in counts.values()) != len(entry.custom_ids):
+            if not created or sum(int(v) for v in counts.values()) != len(entry.custom_ids) \
+                    or str(batch["id"]) in exclude:
                 continue
             when = datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp()
             if -60.0 <= when - sent <= FIND_WINDOW_S:
-                return str(batch["id"])
-        return None
+                matches.append((abs(when - sent), str(batch["id"])))
+        return min(matches)[1] if matches else None

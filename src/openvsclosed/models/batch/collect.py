@@ -31,6 +31,8 @@ MAX_ROUNDS = 3
 """Submissions of the same request set before its still-failing requests fail the job."""
 POLL_S = 5.0
 POLL_MAX_S = 300.0
+MAX_WAIT_S = 26 * 3600.0
+"""Longer than any provider's 24-hour window: a batch still open after it is left for later."""
 LOG = logging.getLogger("openvsclosed.batch")
 
 
@@ -101,10 +103,34 @@ class BatchCollector:
                               cost_usd=self.lm._cost(tokens_in, tokens_out))
         return hit
 
+    def _elsewhere(self, journal: Journal) -> tuple[set[str], list[str], set[str]]:
+        """What this model's other journals hold: waiting requests, their lines, batch ids.
+
+        Another --limit or task selection makes another journal; its open batches carry
+        requests already paid for, and every id named anywhere is off limits to `find`.
+        """
+        waiting: set[str] = set()
+        lines: list[str] = []
+        known: set[str] = set()
+        for path in sorted(self.batch_dir.glob("*.json")) if self.batch_dir else []:
+            other = journal if path == journal.path else self._journal(path)
+            known |= {str(e.batch_id) for e in other.entries if e.batch_id}
+            if other is not journal:
+                for entry in other.open_entries():
+                    waiting |= set(entry.custom_ids)
+                    lines.append(state_line(other.provider, entry))
+        return waiting, lines, known
+
     def _run(self, journal: Journal, by_key: dict[str, dict], bodies: dict[str, dict]) -> None:
         while True:
-            self._resolve_unknown(journal)
+            waiting, lines, known = self._elsewhere(journal)
+            self._resolve_unknown(journal, known)
             need = [k for k in by_key if k not in bodies and k not in journal.covered()]
+            if set(need) & waiting:  # paid for already: collect that batch, never send it twice
+                raise BatchPending(
+                    f"{len(set(need) & waiting)} of these requests wait in a batch another run "
+                    "submitted with other settings (another --limit or task selection); run "
+                    "that command again to collect it first", lines)
             submitted = False
             if need:
                 if journal.rounds >= MAX_ROUNDS:
@@ -132,12 +158,16 @@ class BatchCollector:
             "same command again to collect them", [state_line(journal.provider, e)
                                                    for e in entries])
 
-    def _resolve_unknown(self, journal: Journal) -> None:
-        """Find batches a killed run created but never journaled; drop those never created."""
+    def _resolve_unknown(self, journal: Journal, known: set[str]) -> None:
+        """Find batches a killed run created but never journaled; drop those never created.
+
+        A batch some journal already names is never claimed again (two jobs of one size could
+        otherwise take each other's batch and pay twice).
+        """
         for entry in journal.entries:
             if entry.state != "submitting":
                 continue
-            found = self.protocol.find(entry)
+            found = self.protocol.find(entry, exclude=known)
             if found:
                 entry.batch_id, entry.state = found, "submitted"
             else:
@@ -161,29 +191,45 @@ class BatchCollector:
                 self.lm.budget.settle(amount, 0.0)
             raise
         journal.rounds += 1
-        for chunk, amount in zip(chunks, worst, strict=True):
-            entry = BatchEntry([k for k, _ in chunk], reserved_usd=amount, holder=holder())
-            journal.entries.append(entry)
+        unjournaled = list(zip(chunks, worst, strict=True))
+        try:
+            while unjournaled:
+                self._submit_one(journal, *unjournaled[0], unjournaled)
+        finally:  # chunks never journaled were never created: their reservations go back
+            for _, amount in unjournaled:
+                self.lm.budget.settle(amount, 0.0)
+
+    def _submit_one(self, journal: Journal, chunk: list, amount: float,
+                    unjournaled: list) -> None:
+        """Journal one chunk (it then owns its reservation), then create its batch."""
+        entry = BatchEntry([k for k, _ in chunk], reserved_usd=amount, holder=holder())
+        journal.entries.append(entry)
+        try:
             journal.save()  # journal first: nothing is created that the journal does not name
-            try:
-                self.protocol.submit(chunk, entry, journal.save)
-            except CreationUnknown as exc:
-                journal.save()
-                raise BatchApiError(f"{exc}; the batch may exist: the next run looks it up by "
-                                    "its journal entry before sending anything again") from None
-            except BatchApiError:
-                entry.state = "abandoned"  # refused outright: nothing was created or billed
-                journal.save()
-                self._settle(entry, 0.0)
-                raise
-            entry.state = "submitted"
+        except BaseException:
+            journal.entries.remove(entry)
+            raise
+        unjournaled.pop(0)
+        try:
+            self.protocol.submit(chunk, entry, journal.save)
+        except CreationUnknown as exc:
             journal.save()
-            LOG.info("submitted %s", state_line(journal.provider, entry))
+            raise BatchApiError(f"{exc}; the batch may exist: the next run looks it up by "
+                                "its journal entry before sending anything again") from None
+        except BatchApiError:
+            entry.state = "abandoned"  # refused outright: nothing was created or billed
+            journal.save()
+            self._settle(entry, 0.0)
+            raise
+        entry.state = "submitted"
+        journal.save()
+        LOG.info("submitted %s", state_line(journal.provider, entry))
 
     def _await(self, journal: Journal, by_key: dict[str, dict], bodies: dict[str, dict]) -> None:
         """Poll open batches with backoff until each has ended, collecting as they end."""
         delay = self.poll_s
         first = True
+        deadline = time.monotonic() + MAX_WAIT_S
         while journal.open_entries():
             for entry in journal.open_entries():
                 status = self.protocol.status(str(entry.batch_id))
@@ -195,8 +241,8 @@ class BatchCollector:
             journal.save()
             if not journal.open_entries():
                 return
-            if not self.wait and first:
-                raise self._pending(journal)
+            if (not self.wait and first) or time.monotonic() > deadline:
+                raise self._pending(journal)  # a batch past its window: a later run looks again
             first = False
             time.sleep(delay)
             delay = min(self.poll_max_s, delay * 2)
@@ -224,8 +270,8 @@ class BatchCollector:
                               reasoning_tokens=token_usage(body)[2], cost_usd=cost,
                               spent_usd=cost)
             withheld = any(r.status == "refused" for r in read_replies(body, style))
-            if self.lm.cache is not None and not withheld:
-                self.lm.cache.put(result.custom_id, body)
+            if self.lm.cache is not None and not withheld and not self.lm.private:
+                self.lm.cache.put(result.custom_id, body)  # `private`: keep no reply text
             bodies[result.custom_id] = body
         entry.state, entry.paid_usd = "collected", round(paid, 8)
         journal.save()  # before settling: a kill in between over-counts, never under-counts

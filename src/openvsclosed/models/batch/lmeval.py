@@ -18,7 +18,7 @@ def generate_until_batched(lm: Any, requests: list[Any]) -> list[str]:
 
     from openvsclosed.models.transport import ApiError
 
-    if lm._private_job:
+    if lm.private_rows or lm.loopback_only:
         raise ApiError(
             "this task is private and its model has batch on: a provider batch keeps its "
             "prompts on the provider's servers for days, so private rows never go into one. "

@@ -77,13 +77,15 @@ class OpenAIBatches(Protocol):
                 if raw.strip():
                     yield _line_result(json.loads(raw))
 
-    def find(self, entry: BatchEntry) -> str | None:
-        """The listed batch made from the journaled input file."""
+    def find(self, entry: BatchEntry, exclude: frozenset[str] | set[str] = frozenset(),
+             ) -> str | None:
+        """The listed batch made from the journaled input file (one no journal names yet)."""
         if not entry.input_file_id:
             return None  # the upload itself never finished: no batch can exist
         listed = self.call("GET", f"{self.root}/batches", params={"limit": 100}).json()
         for batch in listed.get("data", []):
-            if batch.get("input_file_id") == entry.input_file_id:
+            if batch.get("input_file_id") == entry.input_file_id and \
+                    str(batch["id"]) not in exclude:
                 return str(batch["id"])
         return None
 

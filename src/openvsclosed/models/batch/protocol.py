@@ -85,8 +85,12 @@ class Protocol:
         """Every line the provider returns for an ended batch."""
         raise NotImplementedError
 
-    def find(self, entry: BatchEntry) -> str | None:
-        """The id of the batch a killed run created for `entry` without journaling it."""
+    def find(self, entry: BatchEntry, exclude: frozenset[str] | set[str] = frozenset(),
+             ) -> str | None:
+        """The id of the batch a killed run created for `entry` without journaling it.
+
+        `exclude`: ids some journal already names, never claimed for another entry.
+        """
         raise NotImplementedError
 
     # ---- shared
