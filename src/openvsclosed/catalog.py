@@ -29,15 +29,9 @@ class BatchPrice(BaseModel):
     source: str
 
 
-class Price(BaseModel):
+class Price(BatchPrice):
     """A provider's list price, dated because prices change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input_per_m: float = Field(ge=0, allow_inf_nan=False)
-    output_per_m: float = Field(ge=0, allow_inf_nan=False)
-    as_of: date
-    source: str
     batch: BatchPrice | None = None
     """What the same tokens cost through the provider's batch API; None where no page says."""
 

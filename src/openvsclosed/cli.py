@@ -166,10 +166,8 @@ def _print_summary(plan, summary, store, budget) -> None:
 
 def _print_open_batches(root: Path) -> None:
     """Each provider batch an earlier run submitted and this one will collect."""
-    try:
-        from openvsclosed.models.batch.journal import open_batches
-    except ImportError:  # pragma: no cover - the batch package ships with the project
-        return
+    from openvsclosed.models.batch.journal import open_batches
+
     for line in open_batches(root):
         _err().print(f"open batch: {line}", highlight=False, soft_wrap=True)
 

@@ -32,7 +32,7 @@ def print_gpu_estimate(plan, manager) -> None:
 
 def batch_usd(row, spec) -> float | None:
     """A row's dollars at the model's batch prices (None: no batch price known)."""
-    prices = (getattr(spec, "batch_input_per_m", None), getattr(spec, "batch_output_per_m", None))
+    prices = (spec.batch_input_per_m, spec.batch_output_per_m)
     if None in prices:
         return None
     return (row.input_tokens * prices[0] + row.output_tokens * prices[1]) / 1e6
