@@ -153,10 +153,9 @@ class BatchCollector:
     def _pending(self, journal: Journal) -> BatchPending:
         entries = journal.open_entries()
         count = sum(len(e.custom_ids) for e in entries)
-        return BatchPending(
-            f"{count} requests wait in {len(entries)} {journal.provider} batch(es); run the "
-            "same command again to collect them", [state_line(journal.provider, e)
-                                                   for e in entries])
+        return BatchPending(  # the run's job line adds how to collect them
+            f"{count} requests wait in {len(entries)} {journal.provider} batch(es)",
+            [state_line(journal.provider, e) for e in entries])
 
     def _resolve_unknown(self, journal: Journal, known: set[str]) -> None:
         """Find batches a killed run created but never journaled; drop those never created.
