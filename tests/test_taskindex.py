@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from openvsclosed import taskindex
-from openvsclosed.tasks import build_task_manager, output_types
+from openvsclosed.tasks import PACKAGE_TASKS, build_task_manager, output_types
 from tests.conftest import TOY_TASKS
 
 
@@ -39,10 +39,11 @@ def test_warm_cache_does_not_reindex_and_an_edit_does(tmp_path, monkeypatch, cou
     monkeypatch.setenv("OVC_CACHE_DIR", str(tmp_path / "cache"))
     tasks = shutil.copytree(TOY_TASKS, tmp_path / "tasks")
     cold = build_task_manager(include_path=[tasks], include_defaults=False)
-    assert len(count_builds) == 1 and list((tmp_path / "cache").glob("task-index-*.pickle"))
+    assert count_builds == [[PACKAGE_TASKS], [tasks]]  # each folder on its own
+    assert len(list((tmp_path / "cache").glob("task-index-*.pickle"))) == 2
 
     warm = build_task_manager(toy_mirror, include_path=[tasks], include_defaults=False)
-    assert len(count_builds) == 1  # no re-index
+    assert len(count_builds) == 2  # no re-index
     assert warm.all_tasks == cold.all_tasks and warm.all_groups == cold.all_groups
     assert output_types(warm, "ovc_toy") == output_types(cold, "ovc_toy") == {"multiple_choice"}
     assert set(warm.load(["ovc_toy_gen"])["tasks"]) == {"ovc_toy_gen"}  # builds from its YAML
@@ -51,7 +52,29 @@ def test_warm_cache_does_not_reindex_and_an_edit_does(tmp_path, monkeypatch, cou
 
     (tasks / "ovc_toy_new.yaml").write_text("task: ovc_toy_new\ninclude: ovc_toy_mc.yaml\n")
     edited = build_task_manager(include_path=[tasks], include_defaults=False)
-    assert len(count_builds) == 2 and "ovc_toy_new" in edited.all_tasks
+    assert count_builds[2:] == [[tasks]] and "ovc_toy_new" in edited.all_tasks  # that folder
+
+
+def test_folders_cached_apart_merge_as_lm_evals_own_build(tmp_path, monkeypatch):
+    """A later folder's task replaces an earlier one's of the same name, as in lm-eval."""
+    from lm_eval.tasks._index import TaskIndex
+
+    monkeypatch.setenv("OVC_CACHE_DIR", str(tmp_path / "cache"))
+    first = shutil.copytree(TOY_TASKS, tmp_path / "first")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "ovc_toy_mc.yaml").write_text(
+        (first / "ovc_toy_mc.yaml").read_text() + "\nmetadata:\n  version: 9\n")
+    (second / "ovc_toy_extra.yaml").write_text("task: ovc_toy_extra\ninclude: "
+                                               f"{first / 'ovc_toy_mc.yaml'}\n")
+    folders = [PACKAGE_TASKS, first, second]
+    expected = TaskIndex.build(folders)
+    for _ in range(2):  # cold, then from the cache
+        got = taskindex.task_index([str(p) for p in folders], include_defaults=False)
+        assert list(got) == list(expected)
+        assert {n: str(e.yaml_path) for n, e in got.items()} == {
+            n: str(e.yaml_path) for n, e in expected.items()}
+    assert str(got["ovc_toy_mc"].yaml_path).startswith(str(second))
 
 
 def test_an_unreadable_cache_is_rebuilt(tmp_path, monkeypatch, count_builds):
@@ -60,7 +83,7 @@ def test_an_unreadable_cache_is_rebuilt(tmp_path, monkeypatch, count_builds):
     for cached in (tmp_path / "cache").glob("task-index-*.pickle"):
         cached.write_bytes(b"not a pickle")
     manager = build_task_manager(include_path=[TOY_TASKS], include_defaults=False)
-    assert len(count_builds) == 2 and "ovc_toy_mc" in manager.all_tasks
+    assert len(count_builds) == 4 and "ovc_toy_mc" in manager.all_tasks
 
 
 # ---- what the index says about a task: one walk, one YAML reader, one list of formats
@@ -178,10 +201,10 @@ def test_include_paths_are_one_list_from_every_entry_point(tmp_path, monkeypatch
     assert len({index_key(p) for p in [paths, *spelled]}) == 1
     first = build_task_manager(include_path=paths)
     second = build_task_manager(include_path=task_include_paths(cfg, own_tasks_dir=own_dir))
-    assert len(count_builds) == 1 and "own_sums_chat" in second.all_tasks
+    assert len(count_builds) == 4 and "own_sums_chat" in second.all_tasks
     assert first.all_tasks == second.all_tasks
     index = taskindex.task_index(spelled[0])
-    assert len(count_builds) == 1 and "own_sums" in index
+    assert len(count_builds) == 4 and "own_sums" in index
 
 
 def test_missing_task_folders_are_named_by_the_one_include_paths(tmp_path):

@@ -233,5 +233,41 @@ def models() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a run that loaded torch ends without the slow teardown."""
+    try:
+        app()
+    except SystemExit as done:
+        _exit_now(done.code)
+        raise
+    _exit_now(0)
+
+
+def _exit_now(code: int | str | None) -> None:
+    """End the process once everything is written, skipping the interpreter's teardown.
+
+    After a run has loaded torch and transformers, tearing the interpreter down (module by
+    module, then C++ destructors) takes ~1 s on 2 cores, after the answer is already out.
+    Exit handlers still run (logging, temporary folders, multiprocessing); the teardown is
+    skipped only when no other non-daemon thread is alive, so no pending work is cut short.
+    """
+    import atexit
+    import os
+    import sys
+    import threading
+
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and not t.daemon]
+    if "torch" not in sys.modules or run_exitfuncs is None or others:
+        return
+    if isinstance(code, str):  # sys.exit("message"): printed, status 1, as Python does
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0)

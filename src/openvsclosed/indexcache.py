@@ -1,10 +1,12 @@
 """lm-eval's task index cached on disk, so `validate`, `--dry-run` and `run` start in seconds.
 
-Building lm-eval's TaskManager parses ~15k YAML files (10-30 s on a small machine) and gives
-the same answer until lm-eval or a task folder changes. The index is stored once per key:
-the lm-eval version and location, and for every include path the name, modification time and
-size of each file under it (editing, adding or removing a task YAML or its Python re-indexes).
-lm-eval's own folder is keyed by version and path only (its files change only with it).
+Building lm-eval's TaskManager parses ~15k YAML files (7-30 s on a small machine) and gives
+the same answer until lm-eval or a task folder changes. Each folder's part of the index is
+stored on its own: lm-eval's folder keyed by lm-eval's version and location (its files change
+only with it; `make setup` builds it, `python -m openvsclosed.indexcache`), every other
+include path by its location and the name, modification time and size of each file under it
+(editing, adding or removing a task YAML or its Python re-indexes that folder alone). A run's
+index is the folders' parts merged in order, as lm-eval's own build merges them.
 
 Only what is read before a task is built is kept in each entry (name, kind, YAML path, tags,
 and the few config keys below): lm-eval re-reads the YAML itself when it builds a task, so the
@@ -16,6 +18,7 @@ A cache that cannot be read or written is ignored (the index is then built as be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -37,8 +40,9 @@ KEPT_KEYS = ("task", "group", "tag", "output_type", "dataset_path", "dataset_nam
              "dataset_kwargs", "test_split", "validation_split", "training_split",
              "fewshot_split")
 """Config keys read before a task is built: names, request type, where its data lives."""
-KEEP_FILES = 3
-"""Cache files kept (one per include-path set in use); older ones are removed."""
+KEEP_FILES = 24
+"""Cache files kept (one per task folder: lm-eval's, ours, each config's own tasks); the least
+recently used are removed."""
 
 
 def cache_dir() -> Path:
@@ -74,19 +78,27 @@ def unique_paths(include_path: list[str | Path]) -> list[str]:
     return list(seen.values())
 
 
-def index_key(include_path: list[str | Path], include_defaults: bool = True) -> str:
-    """A hash of what decides the index: lm-eval's version and path, the include files."""
+def _root_key(root: str | Path | None) -> str:
+    """A hash of what decides one folder's part of the index; None is lm-eval's own folder.
+
+    lm-eval's folder (~15k YAML files) is keyed by lm-eval's version and location alone: its
+    files change only with it, and listing them would cost more than reading the cache.
+    """
     import lm_eval
 
-    digest = hashlib.sha256()
     parts = [f"format={CACHE_FORMAT}", f"python={sys.version_info[:2]}",
-             f"lm_eval={version('lm_eval')}@{Path(lm_eval.__file__).parent}",
-             f"defaults={include_defaults}"]
-    for root in unique_paths(include_path):
+             f"lm_eval={version('lm_eval')}@{Path(lm_eval.__file__).parent}"]
+    if root is not None:
         parts.append(f"path={Path(root).resolve()}")
         parts += _files(Path(root))
-    digest.update("\n".join(parts).encode())
-    return digest.hexdigest()[:24]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def index_key(include_path: list[str | Path], include_defaults: bool = True) -> str:
+    """One key for a whole list of folders (each folder's own key, in order)."""
+    roots: list[str | Path | None] = [None] if include_defaults else []
+    keys = [_root_key(root) for root in [*roots, *unique_paths(include_path)]]
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
 
 
 def _rows(index: dict[str, Any]) -> list[tuple]:
@@ -160,6 +172,9 @@ def load_index(key: str) -> dict[str, Any] | None:
         with path.open("rb") as handle:
             rows = pickle.load(handle)
         _LOADED[memo] = _entries(rows)
+        with contextlib.suppress(OSError):  # recently used: the last to be pruned
+            os.utime(path)
+            _LOADED[(str(path), path.stat().st_mtime_ns, stat.st_size)] = _LOADED[memo]
         return dict(_LOADED[memo])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
             TypeError, ValueError, KeyError):
@@ -205,30 +220,58 @@ def _prebuilt(index: dict[str, Any]) -> Iterator[None]:
         manager_module.TaskIndex = original
 
 
+def _folder_index(root: str | None) -> dict[str, Any]:
+    """One folder's entries (None: lm-eval's own), from the cache or built and cached."""
+    from lm_eval.tasks import manager as manager_module
+
+    key = _root_key(root)
+    index = load_index(key)
+    if index is None:
+        path = Path(manager_module.__file__).parent if root is None else Path(root)
+        index = manager_module.TaskIndex.build([path])
+        save_index(key, index)
+    return index
+
+
+def merged_index(include_path: list[str], include_defaults: bool = True) -> dict[str, Any]:
+    """lm-eval's index over its own tasks and `include_path`, each folder cached on its own.
+
+    `TaskIndex.build` indexes folder by folder and lets a later folder's name replace an
+    earlier one's, so merging the folders' cached parts in the same order gives its answer.
+    Editing an own task then re-indexes that folder alone, never lm-eval's ~15k files.
+    """
+    import logging
+
+    roots: list[str | None] = [None] if include_defaults else []
+    index: dict[str, Any] = {}
+    for root in [*roots, *unique_paths(include_path)]:
+        for name, entry in _folder_index(root).items():
+            if name in index:  # lm-eval's warning, as its own build gives it
+                logging.getLogger("lm_eval.tasks._index").warning(
+                    "Task '%s' from %s overrides existing task from %s", name,
+                    entry.yaml_path, index[name].yaml_path)
+            index[name] = entry
+    return index
+
+
 def cached_task_manager(include_path: list[str], include_defaults: bool = True) -> TaskManager:
     """lm-eval's TaskManager over `include_path`, its index read from the cache when warm."""
     from lm_eval.tasks import TaskManager
 
     include_path = unique_paths(include_path)
-    key = index_key(include_path, include_defaults)
-    index = load_index(key)
-    if index is not None:
-        with _prebuilt(index):
-            return TaskManager(include_path=include_path, include_defaults=include_defaults)
-    manager = TaskManager(include_path=include_path, include_defaults=include_defaults)
-    save_index(key, manager.task_index)
-    return manager
+    with _prebuilt(merged_index(include_path, include_defaults)):
+        return TaskManager(include_path=include_path, include_defaults=include_defaults)
 
 
 def task_index(include_path: list[str], include_defaults: bool = True) -> dict[str, Any]:
     """The index alone (name -> entry), cached like the manager's: for checks before a run."""
-    from lm_eval.tasks import manager as manager_module
+    return merged_index(include_path, include_defaults)
 
-    include_path = unique_paths(include_path)
-    key = index_key(include_path, include_defaults)
-    index = load_index(key)
-    if index is None:
-        roots = [Path(manager_module.__file__).parent] if include_defaults else []
-        index = manager_module.TaskIndex.build([*roots, *map(Path, include_path)])
-        save_index(key, index)
-    return index
+
+def warm() -> None:
+    """Build lm-eval's own part of the index now (`make setup` does), not in a first run."""
+    _folder_index(None)
+
+
+if __name__ == "__main__":
+    warm()

@@ -145,9 +145,13 @@ def load_model(spec: LocalModelSpec | ApiModelSpec, *, cache_dir: Path | None = 
         )
     extra = {"batch_size": spec.batch_size, "max_batch_size": None,
              "device": spec.device or _default_device()}
+    args = resolve_args(spec.model_args)
     if fast:  # FastHFLM: each fast path on or off as the spec says
         extra.update(fast_scoring=spec.fast_scoring, fast_generation=spec.fast_generation)
-    args = resolve_args(spec.model_args)
+        if args.get("gguf_file"):  # de-quantized once, then read as a plain folder
+            from openvsclosed.indexcache import cache_dir as ovc_cache_dir
+
+            extra["gguf_cache"] = str(ovc_cache_dir() / "gguf")
     if spec.backend == "vllm":
         from openvsclosed.models.vllm_engine import vllm_engine_args
 

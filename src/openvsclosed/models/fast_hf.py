@@ -80,14 +80,15 @@ class FastHFLM(PackedScorer, HFLM):
     def __init__(self, *args: Any, fast_batch_tokens: int | None = None,
                  fast_min_saved_tokens: int = 256, fast_self_check: bool = True,
                  fast_scoring: bool = True, fast_generation: bool = True,
-                 fast_gen_batch: int | None = None, **kwargs: Any) -> None:
+                 fast_gen_batch: int | None = None, gguf_cache: str | None = None,
+                 **kwargs: Any) -> None:
         """`fast_batch_tokens`: new tokens per forward (+1/8 per prefix token); None: by memory.
 
         `fast_scoring` / `fast_generation` False: lm-eval's own log-likelihood / generation
-        path; `fast_gen_batch`: prompts generated at once (None: 64 on CPU, by memory on GPU).
+        path; `fast_gen_batch`: prompts generated at once (None: 64 on CPU, by memory on GPU);
+        `gguf_cache`: a folder where a GGUF model is kept de-quantized (`models/gguf_cache.py`).
         """
-        with _gguf_parsed_once():
-            super().__init__(*args, **kwargs)
+        self.gguf_copy = self._init_model(args, kwargs, gguf_cache)
         self.fast_batch_tokens = fast_batch_tokens
         self.fast_min_saved_tokens = fast_min_saved_tokens
         self.fast_self_check = fast_self_check
@@ -98,6 +99,28 @@ class FastHFLM(PackedScorer, HFLM):
         self.fast_gen_batch = fast_gen_batch
         self.generator = FAST_GENERATOR if fast_generation else PLAIN_GENERATOR
         self.fast_stats: dict[str, int] = defaultdict(int)
+
+    def _init_model(self, args: tuple, kwargs: dict[str, Any], root: str | None) -> str | None:
+        """`HFLM.__init__`, from the de-quantized copy of a GGUF when there is one; its origin.
+
+        Returns "read", "written" or None (not cached). A copy that fails to load is removed
+        and the GGUF loaded as before.
+        """
+        cache = sibling("gguf_cache") if root and not args else None
+        folder = cache.cached_folder(root, kwargs) if cache else None
+        if folder is not None and cache.is_complete(folder):
+            try:
+                super().__init__(**cache.plain_load_args(folder, kwargs))
+                return "read"
+            except Exception as exc:  # any failure: the caller goes on as without this step
+                log.warning("cached copy of %s unreadable (%s): loading the GGUF", folder, exc)
+                cache.discard(folder)
+        with _gguf_parsed_once():
+            super().__init__(*args, **kwargs)
+        if folder is not None and cache.save(self.model, self.tokenizer, folder,
+                                             f"{kwargs['pretrained']}/{kwargs['gguf_file']}"):
+            return "written"
+        return None
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         """`HFLM.generate_until`'s completions, greedy ones batched (`models/fast_gen.py`)."""
