@@ -93,6 +93,19 @@ def test_too_large_or_no_room_is_not_copied(tmp_path, monkeypatch):
     assert not gguf_cache.save(model, tok, folder, "a") and not folder.exists()
 
 
+def test_a_failing_save_leaves_nothing_and_never_fails_the_load(tmp_path):
+    tok = tiny_tokenizer(bos=True)
+    model = tiny_model(len(tok))
+
+    class Odd:
+        def save_pretrained(self, _folder):
+            raise AttributeError("made-up tokenizer without files")
+
+    folder = gguf_cache.cached_folder(tmp_path / "c", stand_in(tmp_path))
+    assert not gguf_cache.save(model, Odd(), folder, "a")
+    assert not folder.exists() and list(folder.parent.iterdir()) == []
+
+
 def test_old_copies_and_stale_temporary_folders_are_pruned(tmp_path, monkeypatch):
     tok = tiny_tokenizer(bos=True)
     model = tiny_model(len(tok))

@@ -116,9 +116,10 @@ def save(model: Any, tokenizer: Any, folder: Path, source: str) -> bool:
                 raise
         else:
             tmp = None
-            _prune(folder.parent)
+            with contextlib.suppress(OSError):  # another run pruning at the same time
+                _prune(folder.parent)
         return True
-    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+    except Exception as exc:  # a cache must never fail the load it follows
         log.warning("GGUF not cached (%s): the next run converts it again", exc)
         return False
     finally:
